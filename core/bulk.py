@@ -1,0 +1,142 @@
+"""City-scale inserts with their audit rows.
+
+``bulk_create_with_history`` (django-simple-history) prepares every value through
+the ORM's compiler, which costs more than the database does once a write reaches
+hundreds of thousands of rows. ``bulk_insert_with_history`` writes the same rows, and
+the same "created" history rows simple-history would write, straight through the
+driver: PostgreSQL's COPY, or ``executemany`` elsewhere. Values must already be in
+Python types the driver understands (str, int, bool, date, datetime, None; lists
+and dicts for JSON fields).
+
+Only for inserts of new rows; every other write goes through the ORM and services.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from django.db import connection, models
+from django.utils import timezone
+
+
+def allocate_ids(model: type[models.Model], count: int) -> list[int]:
+    """Reserve ``count`` primary keys for rows inserted with explicit ids.
+
+    PostgreSQL hands them out of the table's sequence, so concurrent writers never
+    collide. Elsewhere (SQLite during development) the caller holds the write lock
+    for the whole transaction, and ids continue after the current maximum.
+    """
+    if count == 0:
+        return []
+    table = model._meta.db_table
+    pk = model._meta.pk.column
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, pk, count]
+            )
+            return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f'SELECT COALESCE(MAX("{pk}"), 0) FROM "{table}"')
+        start = cursor.fetchone()[0] + 1
+    return list(range(start, start + count))
+
+
+def _plain(value):
+    # TextChoices members are str subclasses; drivers want the plain value.
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _copy_value(value):
+    value = _plain(value)
+    if value is None:
+        return r"\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+    """Insert raw rows into ``model``'s table, columns named by their db column."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            for row in rows:
+                writer.writerow([_copy_value(v) for v in row])
+            buffer.seek(0)
+            cursor.cursor.copy_expert(f"COPY {table} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
+        else:
+            json_positions = [
+                i for i, c in enumerate(columns) if isinstance(_field_by_column(model, c), models.JSONField)
+            ]
+            if json_positions:
+                rows = [
+                    [json.dumps(v, ensure_ascii=False) if i in json_positions else v for i, v in enumerate(row)]
+                    for row in rows
+                ]
+            rows = [[_plain(v) for v in row] for row in rows]
+            placeholders = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})", rows)
+
+
+def _field_by_column(model, column):
+    for field in model._meta.concrete_fields:
+        if field.column == column:
+            return field
+    raise LookupError(column)
+
+
+def bulk_insert_with_history(
+    model: type[models.Model],
+    rows: Sequence[dict],
+    *,
+    user_id: int | None = None,
+    change_reason: str = "",
+) -> None:
+    """Insert ``rows`` (dicts keyed by attname, ``id`` included) and their "+" history rows.
+
+    ``created_at``/``updated_at`` style auto fields are filled with one timestamp.
+    """
+    if not rows:
+        return
+    now = timezone.now()
+    fields = list(model._meta.concrete_fields)
+    for field in fields:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            for row in rows:
+                row.setdefault(field.attname, now)
+    columns = [f.column for f in fields]
+    attnames = [f.attname for f in fields]
+    # Defaults for fields the caller left out.
+    for field in fields:
+        if field.has_default():
+            default = field.get_default()
+            for row in rows:
+                row.setdefault(field.attname, default)
+        elif field.null:
+            for row in rows:
+                row.setdefault(field.attname, None)
+    values = [[row[a] for a in attnames] for row in rows]
+    insert_rows(model, columns, values)
+
+    # The history table repeats the model's columns, minus any it excludes (e.g. a password).
+    history_model = model.history.model
+    kept = {f.column for f in history_model._meta.concrete_fields}
+    positions = [i for i, column in enumerate(columns) if column in kept]
+    history_columns = [columns[i] for i in positions]
+    history_columns += ["history_date", "history_change_reason", "history_type", "history_user_id"]
+    history_values = [[*(value[i] for i in positions), now, change_reason, "+", user_id] for value in values]
+    insert_rows(history_model, history_columns, history_values)

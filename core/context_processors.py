@@ -1,0 +1,18 @@
+"""Navigation for the base layout, by role."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    items = [
+        {"label": _("首页"), "url": reverse("home"), "icon": "house"},
+        {"label": _("行政区划"), "url": reverse("regions:index"), "icon": "diagram-3"},
+    ]
+    items.append({"label": _("接口文档"), "url": reverse("api-docs"), "icon": "braces"})
+    if user.is_staff:
+        items.append({"label": _("系统管理"), "url": reverse("admin:index"), "icon": "gear"})
+    return {"nav_items": items}

@@ -1,0 +1,1 @@
+"""Shared pieces: the UI shell, audit display, permissions and housekeeping jobs. No models."""

@@ -1,0 +1,16 @@
+"""Test settings: the real settings, with a throwaway data folder and a fast hasher.
+
+DATABASE_URL and CELERY_BROKER_URL still choose PostgreSQL and Redis, so CI runs the
+suite against the real services.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("POVERTYEXIT_DATA_DIR", tempfile.mkdtemp(prefix="povertyexit-test-"))
+
+from povertyexit.settings import *  # noqa: E402,F403
+
+# Hashing strength is not under test; MD5 keeps thousands of logins fast.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
