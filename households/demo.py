@@ -14,6 +14,7 @@ Writes go in chunks through simple-history's bulk helpers, so 300k households
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,39 +70,51 @@ def id_address_code(county: str, birth_year: int) -> str:
     return county
 
 
-def _weighted(rng: random.Random, table: list[tuple[object, float]]):
-    values, weights = zip(*table, strict=True)
-    return rng.choices(values, weights=weights)[0]
+class Weighted:
+    """A weighted choice with its cumulative weights computed once (this runs ~1M times)."""
+
+    def __init__(self, table: list[tuple[object, float]]):
+        self.values, weights = zip(*table, strict=True)
+        self.cumulative = list(itertools.accumulate(weights))
+
+    def __call__(self, rng: random.Random):
+        return rng.choices(self.values, cum_weights=self.cumulative)[0]
 
 
-MAIN_CAUSES = [
-    (PovertyCause.ILLNESS, 30),
-    (PovertyCause.LACK_SKILLS, 18),
-    (PovertyCause.LACK_LABOUR, 12),
-    (PovertyCause.DISABILITY, 10),
-    (PovertyCause.LACK_FUNDS, 10),
-    (PovertyCause.SCHOOLING, 6),
-    (PovertyCause.POOR_TRANSPORT, 4),
-    (PovertyCause.LACK_MOTIVATION, 4),
-    (PovertyCause.DISASTER, 2),
-    (PovertyCause.LACK_LAND, 2),
-    (PovertyCause.LACK_WATER, 1),
-    (PovertyCause.OTHER, 1),
-]
-ATTRIBUTES = [(PovertyAttribute.GENERAL, 75), (PovertyAttribute.DIBAO, 20), (PovertyAttribute.TEKUN, 5)]
-STANDARDS = [
-    (IdentificationStandard.NATIONAL, 90),
-    (IdentificationStandard.PROVINCIAL, 8),
-    (IdentificationStandard.MUNICIPAL, 2),
-]
-ADULT_EDUCATION = [
-    (Education.ILLITERATE, 12),
-    (Education.PRIMARY, 38),
-    (Education.JUNIOR, 38),
-    (Education.SENIOR, 9),
-    (Education.COLLEGE, 2),
-    (Education.BACHELOR, 1),
-]
+MAIN_CAUSES = Weighted(
+    [
+        (PovertyCause.ILLNESS, 30),
+        (PovertyCause.LACK_SKILLS, 18),
+        (PovertyCause.LACK_LABOUR, 12),
+        (PovertyCause.DISABILITY, 10),
+        (PovertyCause.LACK_FUNDS, 10),
+        (PovertyCause.SCHOOLING, 6),
+        (PovertyCause.POOR_TRANSPORT, 4),
+        (PovertyCause.LACK_MOTIVATION, 4),
+        (PovertyCause.DISASTER, 2),
+        (PovertyCause.LACK_LAND, 2),
+        (PovertyCause.LACK_WATER, 1),
+        (PovertyCause.OTHER, 1),
+    ]
+)
+ATTRIBUTES = Weighted([(PovertyAttribute.GENERAL, 75), (PovertyAttribute.DIBAO, 20), (PovertyAttribute.TEKUN, 5)])
+STANDARDS = Weighted(
+    [
+        (IdentificationStandard.NATIONAL, 90),
+        (IdentificationStandard.PROVINCIAL, 8),
+        (IdentificationStandard.MUNICIPAL, 2),
+    ]
+)
+ADULT_EDUCATION = Weighted(
+    [
+        (Education.ILLITERATE, 12),
+        (Education.PRIMARY, 38),
+        (Education.JUNIOR, 38),
+        (Education.SENIOR, 9),
+        (Education.COLLEGE, 2),
+        (Education.BACHELOR, 1),
+    ]
+)
 HELPER_UNITS = [
     "县扶贫局",
     "县教体局",
@@ -125,6 +138,68 @@ WORK_PLACES = {
     WorkStatus.PUBLIC_WELFARE_POST: ["本村"],
 }
 EMPLOYERS = ["建筑工地", "毛绒玩具社区工厂", "茶叶加工厂", "电子厂", "物流公司", "村保洁员", "护林员"]
+
+
+# Heads of household are mostly 40–75.
+HEAD_AGES = Weighted([(age, 4 if 40 <= age < 75 else 1) for age in range(22, 90)])
+# Mobile prefixes of China's three carriers.
+MOBILE_PREFIXES = [
+    "130",
+    "131",
+    "132",
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "153",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "173",
+    "177",
+    "180",
+    "181",
+    "182",
+    "183",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+    "191",
+    "198",
+    "199",
+]
+
+
+class Names:
+    """Pools of Faker zh_CN names drawn once: Faker's weighted draw is the slowest part
+    of generating a million people, and a pool of thousands keeps its distribution."""
+
+    def __init__(self, fake: Faker, rng: random.Random, size: int = 4000):
+        self.rng = rng
+        self.surnames = [fake.last_name() for _ in range(size)]
+        self.male = [fake.first_name_male() for _ in range(size)]
+        self.female = [fake.first_name_female() for _ in range(size)]
+
+    def surname(self) -> str:
+        return self.rng.choice(self.surnames)
+
+    def given(self, sex: str) -> str:
+        return self.rng.choice(self.male if sex == Sex.MALE else self.female)
+
+    def full(self) -> str:
+        return self.surname() + self.given(Sex.MALE if self.rng.random() < 0.6 else Sex.FEMALE)
+
+    def mobile(self) -> str:
+        return self.rng.choice(MOBILE_PREFIXES) + f"{self.rng.randrange(10**8):08d}"
 
 
 @dataclass
@@ -158,7 +233,7 @@ def _birth(rng: random.Random, age: int) -> date:
 
 def _family(rng: random.Random) -> list[DemoPerson]:
     """A plausible family: head, maybe spouse, children, grandchildren or an old parent."""
-    head_age = rng.choices(range(22, 90), weights=[1 + (a in range(40, 75)) * 3 for a in range(22, 90)])[0]
+    head_age = HEAD_AGES(rng)
     head_sex = Sex.MALE if rng.random() < 0.82 else Sex.FEMALE
     people = [DemoPerson(Relationship.HEAD, head_sex, _birth(rng, head_age))]
     spouse_age = max(20, head_age + rng.randint(-5, 3))
@@ -227,7 +302,7 @@ def _schooling_for(rng: random.Random, age: int) -> tuple[str, str]:
         return "", rng.choice([Schooling.HIGHER_VOCATIONAL_1, Schooling.HIGHER_VOCATIONAL_2, Schooling.BACHELOR])
     if age >= 60:
         return rng.choices([Education.ILLITERATE, Education.PRIMARY, Education.JUNIOR], weights=[40, 45, 15])[0], ""
-    return _weighted(rng, ADULT_EDUCATION), ""
+    return ADULT_EDUCATION(rng), ""
 
 
 def _member_fields(rng: random.Random, person: DemoPerson) -> dict:
@@ -306,11 +381,11 @@ def _household_fields(rng: random.Random) -> dict:
     else:
         status, exit_year = ExitStatus.RETURNED, rng.randint(max(2016, identification_year + 1), 2019)
     relocated = rng.random() < 0.25
-    main_cause = _weighted(rng, MAIN_CAUSES)
+    main_cause = MAIN_CAUSES(rng)
     others = rng.sample([c for c in PovertyCause.values if c != main_cause], k=rng.choices([0, 1, 2], [50, 35, 15])[0])
     return {
-        "identification_standard": _weighted(rng, STANDARDS),
-        "attribute": _weighted(rng, ATTRIBUTES),
+        "identification_standard": STANDARDS(rng),
+        "attribute": ATTRIBUTES(rng),
         "main_cause": main_cause,
         "other_causes": others,
         "identification_year": identification_year,
@@ -341,6 +416,7 @@ def seed_households(
     rng = random.Random(seed)
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
+    names = Names(fake, rng)
     taken = set(Member.objects.values_list("id_number", flat=True).iterator(chunk_size=20000))
     ids = IdNumbers(rng, taken)
     # Household numbers continue each village's sequence, so seeding twice adds, never clashes.
@@ -363,16 +439,16 @@ def seed_households(
                         "id": household_id,
                         "number": f"{village}{next_seq[village]:05d}",
                         "village_id": village,
-                        "phone": fake.phone_number(),
-                        "helper_name": fake.name(),
+                        "phone": names.mobile(),
+                        "helper_name": names.full(),
                         "helper_unit": rng.choice(HELPER_UNITS),
-                        "helper_phone": fake.phone_number(),
+                        "helper_phone": names.mobile(),
                         "lost_contact": rng.random() < 0.002,
                         "released_prisoner": rng.random() < 0.002,
                         **_household_fields(rng),
                     }
                 )
-                surname = fake.last_name()
+                surname = names.surname()
                 county = village[:6]
                 for person in _family(rng):
                     shares_surname = person.relationship not in (
@@ -380,11 +456,10 @@ def seed_households(
                         Relationship.DAUGHTER_IN_LAW,
                         Relationship.MOTHER,
                     )
-                    given = fake.first_name_male() if person.sex == Sex.MALE else fake.first_name_female()
                     member_rows.append(
                         {
                             "household_id": household_id,
-                            "name": (surname if shares_surname else fake.last_name()) + given,
+                            "name": (surname if shares_surname else names.surname()) + names.given(person.sex),
                             "id_number": ids.new(county, person.birth_date, person.sex),
                             "sex": person.sex,
                             "birth_date": person.birth_date,

@@ -42,9 +42,4 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"演示数据：{result['households']} 户、{result['members']} 人，用时 {elapsed:.1f} 秒。")
         )
-        self.stdout.write("演示账号（用户名 / 密码 / 角色 / 区划）：")
-        for account in accounts:
-            self.stdout.write(
-                f"  {account['username']:<12} {account['password']}  {account['role_display']}  "
-                f"{account['region_code']} {account['region_name']}"
-            )
+        call_command("show_demo_accounts", stdout=self.stdout)
