@@ -42,6 +42,7 @@ ROLE_REGION_LEVEL = {
 }
 
 READ_ONLY_ROLES = frozenset({Role.CITY_SUPERVISOR})
+REVEAL_ROLES = frozenset({Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL, Role.COUNTY_OFFICIAL, Role.SECTOR, Role.ADMIN})
 
 
 class UserManager(DjangoUserManager):
@@ -99,6 +100,12 @@ class User(AbstractUser):
     def can_write(self) -> bool:
         """City supervisors watch; they never change records (DOMAIN.md §1)."""
         return self.is_active and self.role not in READ_ONLY_ROLES
+
+    @property
+    def can_reveal_personal_data(self) -> bool:
+        """Full ID and phone numbers are for the people who work with the household;
+        supervisors see statistics and masked lists (DOMAIN.md §9)."""
+        return self.is_active and self.role in REVEAL_ROLES
 
     def clean(self) -> None:
         super().clean()

@@ -113,15 +113,13 @@ def bulk_insert_with_history(
                 row.setdefault(field.attname, now)
     columns = [f.column for f in fields]
     attnames = [f.attname for f in fields]
-    # Defaults for fields the caller left out.
+    # Fields the caller left out take the model's default ("" for a blank text field).
     for field in fields:
-        if field.has_default():
+        missing = [row for row in rows if field.attname not in row]
+        if missing:
             default = field.get_default()
-            for row in rows:
-                row.setdefault(field.attname, default)
-        elif field.null:
-            for row in rows:
-                row.setdefault(field.attname, None)
+            for row in missing:
+                row[field.attname] = default
     values = [[row[a] for a in attnames] for row in rows]
     insert_rows(model, columns, values)
 

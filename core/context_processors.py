@@ -10,9 +10,12 @@ def navigation(request):
         return {}
     items = [
         {"label": _("首页"), "url": reverse("home"), "icon": "house"},
+        {"label": _("贫困户"), "url": reverse("households:list"), "icon": "people"},
         {"label": _("行政区划"), "url": reverse("regions:index"), "icon": "diagram-3"},
     ]
     items.append({"label": _("接口文档"), "url": reverse("api-docs"), "icon": "braces"})
     if user.is_staff:
         items.append({"label": _("系统管理"), "url": reverse("admin:index"), "icon": "gear"})
+    for item in items:
+        item["active"] = request.path == item["url"] or (item["url"] != "/" and request.path.startswith(item["url"]))
     return {"nav_items": items}

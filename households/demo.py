@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -29,7 +30,9 @@ from households.models import (
     Education,
     ExitStatus,
     Household,
+    HousingAppraisal,
     IdentificationStandard,
+    IncomeRecord,
     LabourSkill,
     MedicalInsurance,
     Member,
@@ -40,10 +43,13 @@ from households.models import (
     RelocationMode,
     Schooling,
     Sex,
+    WaterAssessment,
     WorkStatus,
 )
 
-TODAY = date(2020, 10, 1)  # the demo is set in the 2020 exit campaign
+# Ages are reckoned from the day the demo is generated, so every demo person meets
+# today's data rules (a 17-year-old is not "无劳动力" because he was 11 in 2020).
+TODAY = date.today()
 
 # The county's ID address code by birth year (DOMAIN.md §1 codes; pre-2000 codes are
 # those of 安康地区, 汉滨区 was 安康县 before 1988 and 安康市 (county-level) until 2000).
@@ -243,6 +249,7 @@ def _family(rng: random.Random) -> list[DemoPerson]:
         )
     n_children = rng.choices([0, 1, 2, 3], weights=[15, 35, 38, 12])[0]
     child_ages = []
+    son_ages = []
     for _ in range(n_children):
         age = head_age - rng.randint(20, 34)
         if age < 0:
@@ -252,11 +259,14 @@ def _family(rng: random.Random) -> list[DemoPerson]:
             continue
         sex = rng.choice([Sex.MALE, Sex.FEMALE])
         child_ages.append(age)
+        if sex == Sex.MALE:
+            son_ages.append(age)
         people.append(DemoPerson(Relationship.SON if sex == Sex.MALE else Relationship.DAUGHTER, sex, _birth(rng, age)))
-    if child_ages and max(child_ages) >= 24 and rng.random() < 0.5:
-        people.append(DemoPerson(Relationship.DAUGHTER_IN_LAW, Sex.FEMALE, _birth(rng, max(child_ages) - 1)))
+    # A married son lives with his parents, with his wife and children.
+    if son_ages and max(son_ages) >= 24 and rng.random() < 0.5:
+        people.append(DemoPerson(Relationship.DAUGHTER_IN_LAW, Sex.FEMALE, _birth(rng, max(son_ages) - 1)))
         for _ in range(rng.choices([0, 1, 2], weights=[30, 45, 25])[0]):
-            age = max(child_ages) - rng.randint(22, 30)
+            age = max(son_ages) - rng.randint(22, 30)
             if age >= 0:
                 sex = rng.choice([Sex.MALE, Sex.FEMALE])
                 people.append(
@@ -399,6 +409,74 @@ def _household_fields(rng: random.Random) -> dict:
     }
 
 
+# National poverty lines (DOMAIN.md §3.1) for the demo's income ledger.
+POVERTY_LINE = {2019: 3218, 2020: 4000}
+APPRAISING_UNITS = ["县住建局", "镇村建站", "县房屋安全鉴定中心"]
+
+
+def _income_rows(rng: random.Random, household_id: int, size: int, status: str) -> list[dict]:
+    """Two years of income ledger; per-capita income around the year's line: exited
+    households mostly well above it, unexited ones straddling it."""
+    rows = []
+    for year, line in POVERTY_LINE.items():
+        if status == ExitStatus.NOT_EXITED:
+            per_capita = rng.gauss(line * 1.05, line * 0.25)
+        else:
+            per_capita = rng.lognormvariate(0, 0.35) * line * 1.9
+        per_capita = max(per_capita, line * 0.4)
+        net = per_capita * size
+        wage_share = rng.uniform(0.35, 0.75)
+        transfer_share = rng.uniform(0.1, 0.35)
+        business_gross = net * max(0.0, 1 - wage_share - transfer_share - 0.02) * 1.25
+        rows.append(
+            {
+                "household_id": household_id,
+                "year": year,
+                "population": size,
+                "wage_income": round(net * wage_share, 2),
+                "business_income": round(business_gross, 2),
+                "property_income": round(net * 0.02, 2),
+                "transfer_income": round(net * transfer_share, 2),
+                "business_expense": round(business_gross * 0.2, 2),
+            }
+        )
+    return rows
+
+
+def _housing_row(rng: random.Random, household_id: int, relocated: bool) -> dict:
+    """Most houses are A/B; a few C/D, most of them since renovated or left behind."""
+    grade = rng.choices(["A", "B", "C", "D"], weights=[45, 47, 5, 3])[0]
+    appraised = TODAY - timedelta(days=rng.randint(200, 1800))
+    outcome, outcome_date = "", None
+    if grade in ("C", "D") and rng.random() < 0.85:
+        outcome = "relocated" if relocated else rng.choice(["renovated", "renovated", "welfare_home", "with_children"])
+        outcome_date = appraised + timedelta(days=rng.randint(60, 400))
+    return {
+        "household_id": household_id,
+        "grade": grade,
+        "appraised_on": appraised,
+        "appraising_unit": rng.choice(APPRAISING_UNITS),
+        "outcome": outcome,
+        "outcome_date": outcome_date,
+        "notes": "",
+    }
+
+
+def _water_row(rng: random.Random, household_id: int) -> dict:
+    piped = rng.random() < 0.85
+    unsafe = rng.random() < 0.03
+    return {
+        "household_id": household_id,
+        "assessed_on": TODAY - timedelta(days=rng.randint(100, 1200)),
+        "quality_ok": not (unsafe and rng.random() < 0.5),
+        "litres_per_person_day": round(rng.uniform(12, 19.5) if unsafe else rng.uniform(25, 80), 1),
+        "piped_to_house": piped,
+        "round_trip_minutes": None if piped else rng.randint(3, 30 if unsafe else 18),
+        "reliability_percent": round(rng.uniform(96, 100), 1),
+        "notes": "",
+    }
+
+
 def village_plan(rng: random.Random, villages: list[str], households: int, favoured: list[str]) -> Iterator[str]:
     """The village of each new household: the demo cadres' villages first get a
     workable caseload (up to 40 each), the rest spread over every village."""
@@ -469,8 +547,20 @@ def seed_households(
                     )
             for member_id, row in zip(allocate_ids(Member, len(member_rows)), member_rows, strict=True):
                 row["id"] = member_id
-            bulk_insert_with_history(Household, household_rows, change_reason="演示数据")
-            bulk_insert_with_history(Member, member_rows, change_reason="演示数据")
+            sizes = Counter(row["household_id"] for row in member_rows)
+            income_rows, housing_rows, water_rows = [], [], []
+            for household in household_rows:
+                hid = household["id"]
+                income_rows += _income_rows(rng, hid, sizes[hid], household["exit_status"])
+                housing_rows.append(_housing_row(rng, hid, household["is_relocated"]))
+                water_rows.append(_water_row(rng, hid))
+            for model, rows in ((IncomeRecord, income_rows), (HousingAppraisal, housing_rows),
+                                (WaterAssessment, water_rows)):  # fmt: skip
+                for row_id, row in zip(allocate_ids(model, len(rows)), rows, strict=True):
+                    row["id"] = row_id
+            for model, rows in ((Household, household_rows), (Member, member_rows), (IncomeRecord, income_rows),
+                                (HousingAppraisal, housing_rows), (WaterAssessment, water_rows)):  # fmt: skip
+                bulk_insert_with_history(model, rows, change_reason="演示数据")
             members = member_rows
         created_h += size
         created_m += len(members)

@@ -4,8 +4,11 @@ Every enumeration is a ``TextChoices`` whose values the database also checks, so
 value that bypasses the forms (a bulk import, a shell session) is still refused.
 """
 
+from decimal import Decimal
+
+from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import ExpressionWrapper, F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -82,10 +85,14 @@ class Household(models.Model):
     helper_phone = models.CharField(_("帮扶责任人电话"), max_length=11, blank=True)
     lost_contact = models.BooleanField(_("失联人员"), default=False)
     released_prisoner = models.BooleanField(_("刑满释放人员"), default=False)
+    special_notes = models.TextField(_("特殊情况说明"), blank=True)
+    # Optimistic lock: every save through the registry service bumps it, and a save
+    # that started from an older version is refused (no silent lost update).
+    version = models.PositiveIntegerField(_("版本"), default=1)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
-    history = HistoricalRecords(verbose_name=_("户变更记录"))
+    history = HistoricalRecords(verbose_name=_("户变更记录"), excluded_fields=["version"])
     objects = HouseholdQuerySet.as_manager()
 
     class Meta:
@@ -293,3 +300,264 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class IncomeRecordQuerySet(ScopedQuerySet):
+    region_lookup = "household__village__code"
+
+    def with_per_capita(self):
+        """Annotate 人均纯收入 in SQL, the same formula as ``IncomeRecord.per_capita``."""
+        net = (
+            F("wage_income")
+            + F("business_income")
+            + F("property_income")
+            + F("transfer_income")
+            - F("business_expense")
+        )
+        return self.annotate(
+            net_income_sql=ExpressionWrapper(net, output_field=models.DecimalField(max_digits=14, decimal_places=2)),
+            per_capita_sql=ExpressionWrapper(
+                net / F("population"), output_field=models.DecimalField(max_digits=14, decimal_places=2)
+            ),
+        )
+
+
+class IncomeRecord(models.Model):
+    """One year of a household's income ledger (DOMAIN.md §3.1).
+
+    人均纯收入 is derived, never stored: (工资性 + 生产经营性 + 财产性 + 转移性 − 生产经营性支出)
+    ÷ 家庭人口数. The population is that year's, recorded with the ledger, so a later
+    change of household members does not rewrite past years.
+    """
+
+    household = models.ForeignKey(Household, verbose_name=_("所属户"), on_delete=models.CASCADE, related_name="incomes")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    population = models.PositiveSmallIntegerField(_("家庭人口数"))
+    wage_income = models.DecimalField(_("工资性收入"), max_digits=12, decimal_places=2, default=0)
+    business_income = models.DecimalField(_("生产经营性收入"), max_digits=12, decimal_places=2, default=0)
+    property_income = models.DecimalField(_("财产性收入"), max_digits=12, decimal_places=2, default=0)
+    transfer_income = models.DecimalField(_("转移性收入"), max_digits=12, decimal_places=2, default=0)
+    business_expense = models.DecimalField(_("生产经营性支出"), max_digits=12, decimal_places=2, default=0)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    history = HistoricalRecords(verbose_name=_("收入变更记录"))
+    objects = IncomeRecordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("家庭年收入")
+        verbose_name_plural = _("家庭年收入")
+        ordering = ["household", "-year"]
+        constraints = [
+            models.UniqueConstraint(fields=["household", "year"], name="income_one_record_per_year"),
+            models.CheckConstraint(condition=Q(population__gte=1), name="income_population_positive"),
+            models.CheckConstraint(
+                condition=Q(
+                    wage_income__gte=0,
+                    business_income__gte=0,
+                    property_income__gte=0,
+                    transfer_income__gte=0,
+                    business_expense__gte=0,
+                ),
+                name="income_amounts_not_negative",
+            ),
+            models.CheckConstraint(condition=Q(year__gte=2000, year__lte=2100), name="income_year_plausible"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household} {self.year}"
+
+    @property
+    def net_income(self) -> Decimal:
+        return (
+            self.wage_income
+            + self.business_income
+            + self.property_income
+            + self.transfer_income
+            - self.business_expense
+        )
+
+    @property
+    def per_capita(self) -> Decimal:
+        return (self.net_income / self.population).quantize(Decimal("0.01"))
+
+
+class HousingGrade(models.TextChoices):
+    A = "A", _("A级（安全）")
+    B = "B", _("B级（基本安全）")
+    C = "C", _("C级（局部危房）")
+    D = "D", _("D级（整幢危房）")
+
+
+class HousingOutcome(models.TextChoices):
+    """How a C/D house was made safe (DOMAIN.md §3.2)."""
+
+    RENOVATED = "renovated", _("危房改造已验收")
+    RELOCATED = "relocated", _("易地搬迁已入住")
+    WELFARE_HOME = "welfare_home", _("入住幸福院")
+    PUBLIC_RENTAL = "public_rental", _("入住集体公租房")
+    WITH_CHILDREN = "with_children", _("随子女居住（有赡养协议）")
+
+
+class HousingAppraisalQuerySet(ScopedQuerySet):
+    region_lookup = "household__village__code"
+
+
+class HousingAppraisal(models.Model):
+    household = models.ForeignKey(
+        Household, verbose_name=_("所属户"), on_delete=models.CASCADE, related_name="housing_appraisals"
+    )
+    grade = models.CharField(_("鉴定等级"), max_length=1, choices=HousingGrade.choices)
+    appraised_on = models.DateField(_("鉴定日期"))
+    appraising_unit = models.CharField(_("鉴定单位"), max_length=100)
+    outcome = models.CharField(_("改造或搬迁结果"), max_length=16, choices=HousingOutcome.choices, blank=True)
+    outcome_date = models.DateField(_("结果日期"), null=True, blank=True)
+    notes = models.TextField(_("备注"), blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    history = HistoricalRecords(verbose_name=_("住房鉴定变更记录"))
+    objects = HousingAppraisalQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("住房安全鉴定")
+        verbose_name_plural = _("住房安全鉴定")
+        ordering = ["household", "-appraised_on", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(grade__in=HousingGrade.values), name="housing_grade_valid"),
+            models.CheckConstraint(condition=Q(outcome__in=[*HousingOutcome.values, ""]), name="housing_outcome_valid"),
+            # Only a C/D house needs an outcome, and an outcome has its date.
+            models.CheckConstraint(
+                condition=Q(outcome="") | (Q(grade__in=["C", "D"]) & Q(outcome_date__isnull=False)),
+                name="housing_outcome_only_for_c_d_with_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household} {self.grade} {self.appraised_on}"
+
+    @property
+    def is_safe(self) -> bool:
+        """A/B pass; C/D pass only once renovated, relocated or otherwise safely housed."""
+        return self.grade in (HousingGrade.A, HousingGrade.B) or bool(self.outcome)
+
+
+# Shaanxi drinking-water thresholds (DOMAIN.md §3.5, 省水利厅 2017) — a published rule.
+WATER_MIN_LITRES_PER_PERSON_DAY = Decimal("20")
+WATER_MAX_ROUND_TRIP_MINUTES = 20
+WATER_MIN_RELIABILITY_PERCENT = Decimal("95")
+
+
+class WaterAssessmentQuerySet(ScopedQuerySet):
+    region_lookup = "household__village__code"
+
+
+class WaterAssessment(models.Model):
+    household = models.ForeignKey(
+        Household, verbose_name=_("所属户"), on_delete=models.CASCADE, related_name="water_assessments"
+    )
+    assessed_on = models.DateField(_("评估日期"))
+    quality_ok = models.BooleanField(_("水质达标"), help_text=_("符合 GB 5749，或小型工程无肉眼可见杂质、无异色异味"))
+    litres_per_person_day = models.DecimalField(_("人均日供水量（升）"), max_digits=6, decimal_places=1)
+    piped_to_house = models.BooleanField(_("自来水入户"), default=False)
+    round_trip_minutes = models.PositiveSmallIntegerField(_("取水往返时间（分钟）"), null=True, blank=True)
+    reliability_percent = models.DecimalField(_("供水保证率（%）"), max_digits=5, decimal_places=1)
+    notes = models.TextField(_("备注"), blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    history = HistoricalRecords(verbose_name=_("饮水评估变更记录"))
+    objects = WaterAssessmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("饮水安全评估")
+        verbose_name_plural = _("饮水安全评估")
+        ordering = ["household", "-assessed_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reliability_percent__gte=0, reliability_percent__lte=100), name="water_reliability_0_100"
+            ),
+            models.CheckConstraint(condition=Q(litres_per_person_day__gte=0), name="water_litres_not_negative"),
+            # Without piped water the walk to the source is what convenience is measured by.
+            models.CheckConstraint(
+                condition=Q(piped_to_house=True) | Q(round_trip_minutes__isnull=False),
+                name="water_round_trip_unless_piped",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household} {self.assessed_on}"
+
+    @property
+    def quantity_ok(self) -> bool:
+        return self.litres_per_person_day >= WATER_MIN_LITRES_PER_PERSON_DAY
+
+    @property
+    def convenience_ok(self) -> bool:
+        return self.piped_to_house or (
+            self.round_trip_minutes is not None and self.round_trip_minutes <= WATER_MAX_ROUND_TRIP_MINUTES
+        )
+
+    @property
+    def reliability_ok(self) -> bool:
+        return self.reliability_percent >= WATER_MIN_RELIABILITY_PERCENT
+
+    @property
+    def is_safe(self) -> bool:
+        return self.quality_ok and self.quantity_ok and self.convenience_ok and self.reliability_ok
+
+
+class MemberTransfer(models.Model):
+    """A member moving between households (a transfer, never a duplicate ID, DOMAIN.md §2)."""
+
+    member = models.ForeignKey(Member, verbose_name=_("成员"), on_delete=models.CASCADE, related_name="transfers")
+    from_household = models.ForeignKey(
+        Household, verbose_name=_("迁出户"), on_delete=models.PROTECT, related_name="transfers_out"
+    )
+    to_household = models.ForeignKey(
+        Household, verbose_name=_("迁入户"), on_delete=models.PROTECT, related_name="transfers_in"
+    )
+    from_relationship = models.CharField(_("原与户主关系"), max_length=24, choices=Relationship.choices)
+    to_relationship = models.CharField(_("新与户主关系"), max_length=24, choices=Relationship.choices)
+    reason = models.CharField(_("转移原因"), max_length=200)
+    transferred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("办理人"), on_delete=models.PROTECT, related_name="+"
+    )
+    transferred_at = models.DateTimeField(_("办理时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("成员转移")
+        verbose_name_plural = _("成员转移")
+        ordering = ["-transferred_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_household=F("to_household")), name="transfer_between_different_households"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member}: {self.from_household} → {self.to_household}"
+
+
+class PersonalDataAccess(models.Model):
+    """Every view of a full ID or phone number, and every full-number export (DOMAIN.md §9)."""
+
+    class Action(models.TextChoices):
+        REVEAL = "reveal", _("查看完整号码")
+        EXPORT = "export", _("导出完整号码")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), on_delete=models.PROTECT)
+    action = models.CharField(_("操作"), max_length=8, choices=Action.choices)
+    household = models.ForeignKey(Household, verbose_name=_("户"), on_delete=models.SET_NULL, null=True, blank=True)
+    member = models.ForeignKey(Member, verbose_name=_("成员"), on_delete=models.SET_NULL, null=True, blank=True)
+    detail = models.CharField(_("说明"), max_length=200, blank=True)
+    at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("个人信息查看记录")
+        verbose_name_plural = _("个人信息查看记录")
+        ordering = ["-at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(action__in=["reveal", "export"]), name="pda_action_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"

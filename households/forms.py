@@ -1,0 +1,171 @@
+"""Forms parse and type-check input; every registry rule lives in households.services,
+which the views call with ``cleaned_data``. So the ModelForms here skip model
+validation (``_post_clean``): one home for the rules, one set of messages."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from households.idnumbers import mask_id_number, mask_phone
+from households.models import (
+    Household,
+    HousingAppraisal,
+    IncomeRecord,
+    Member,
+    PovertyCause,
+    Relationship,
+    WaterAssessment,
+)
+from households.services import HOUSEHOLD_FIELDS, MEMBER_FIELDS
+from regions.models import Region
+
+
+def style_widgets(form) -> None:
+    """Bootstrap classes on every widget, and the invalid state on fields with errors."""
+    for name, field in form.fields.items():
+        widget = field.widget
+        if isinstance(widget, forms.HiddenInput | forms.CheckboxSelectMultiple):
+            continue
+        if isinstance(widget, forms.CheckboxInput):
+            css = "form-check-input"
+        elif isinstance(widget, forms.Select):
+            css = "form-select"
+        else:
+            css = "form-control"
+        if form.is_bound and name in form.errors:
+            css += " is-invalid"
+        widget.attrs["class"] = f"{css} {widget.attrs.get('class', '')}".strip()
+
+
+class ParseOnlyModelForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_widgets(self)
+
+    def _post_clean(self):
+        """Rules are the registry service's job; the form only parses input."""
+
+
+class HouseholdForm(ParseOnlyModelForm):
+    other_causes = forms.MultipleChoiceField(
+        label=_("其他致贫原因"), choices=PovertyCause.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Household
+        fields = HOUSEHOLD_FIELDS
+        widgets = {
+            "special_notes": forms.Textarea(attrs={"rows": 2}),
+            "phone": forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+            "helper_phone": forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        villages = Region.objects.visible_to(user).filter(level=Region.Level.VILLAGE).order_by("code")
+        self.fields["village"].queryset = villages
+        self.fields["village"].label_from_instance = lambda r: f"{r.name}（{r.code}）"
+        if not self.instance.pk and villages.count() == 1:
+            self.initial.setdefault("village", villages.first().pk)
+        if self.instance.pk:
+            self.initial["version"] = self.instance.version
+            # Phones are shown masked; sent back unchanged they mean "keep" (see clean_*).
+            self.initial["phone"] = mask_phone(self.instance.phone)
+            self.initial["helper_phone"] = mask_phone(self.instance.helper_phone)
+        for name in ("phone", "helper_phone", "helper_name", "helper_unit", "special_notes", "relocation_mode"):
+            self.fields[name].required = False
+
+    def _keep_masked(self, name):
+        value = self.cleaned_data.get(name, "")
+        current = getattr(self.instance, name, "")
+        return current if self.instance.pk and value == mask_phone(current) else value
+
+    def clean_phone(self):
+        return self._keep_masked("phone")
+
+    def clean_helper_phone(self):
+        return self._keep_masked("helper_phone")
+
+
+class MemberForm(ParseOnlyModelForm):
+    class Meta:
+        model = Member
+        fields = MEMBER_FIELDS
+        widgets = {
+            "id_number": forms.TextInput(attrs={"autocomplete": "off", "maxlength": 18, "class": "font-monospace"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Uniqueness of the ID number is checked by the service across the whole
+        # registry, with a message that never reveals another region's household.
+        self.fields["id_number"].validators = []
+        if self.instance.pk:
+            self.initial["id_number"] = mask_id_number(self.instance.id_number)
+        for name in ("education", "schooling", "disability_category", "work_place", "employer", "ethnicity"):
+            self.fields[name].required = False
+        self.fields["relationship"].choices = Relationship.choices
+
+    def validate_unique(self):
+        """Not here: see households.services._check_registry_duplicates."""
+
+
+class BaseMemberFormSet(forms.BaseModelFormSet):
+    """Members of one household; the hidden ``id`` of each row must be one of them."""
+
+    def validate_unique(self):
+        """The registry service checks ID numbers across all households."""
+
+
+MemberFormSet = forms.modelformset_factory(Member, form=MemberForm, formset=BaseMemberFormSet, extra=0, can_delete=True)
+
+
+def member_rows(formset) -> list[dict]:
+    """The formset as the list the registry service takes (``id`` / ``DELETE`` included)."""
+    rows = []
+    for form in formset.forms:
+        data = form.cleaned_data
+        if not data:  # an added row left blank
+            continue
+        member = data.get("id")
+        row = {name: data.get(name) for name in MEMBER_FIELDS}
+        row["id"] = member.pk if member else None
+        row["DELETE"] = bool(data.get("DELETE"))
+        rows.append(row)
+    return rows
+
+
+class IncomeRecordForm(ParseOnlyModelForm):
+    class Meta:
+        model = IncomeRecord
+        fields = ["year", "population", "wage_income", "business_income", "property_income", "transfer_income",
+                  "business_expense"]  # fmt: skip
+
+
+class HousingAppraisalForm(ParseOnlyModelForm):
+    class Meta:
+        model = HousingAppraisal
+        fields = ["grade", "appraised_on", "appraising_unit", "outcome", "outcome_date", "notes"]
+        widgets = {
+            "appraised_on": forms.DateInput(attrs={"type": "date"}),
+            "outcome_date": forms.DateInput(attrs={"type": "date"}),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+
+
+class WaterAssessmentForm(ParseOnlyModelForm):
+    class Meta:
+        model = WaterAssessment
+        fields = ["assessed_on", "quality_ok", "litres_per_person_day", "piped_to_house", "round_trip_minutes",
+                  "reliability_percent", "notes"]  # fmt: skip
+        widgets = {"assessed_on": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 2})}
+
+
+class MemberTransferForm(forms.Form):
+    to_household = forms.CharField(label=_("迁入户户编号"), max_length=30)
+    relationship = forms.ChoiceField(label=_("在新户中与户主关系"), choices=Relationship.choices)
+    reason = forms.CharField(label=_("转移原因"), max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_widgets(self)

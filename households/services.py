@@ -1,0 +1,554 @@
+"""Writes to the registry (建档立卡). Every data rule of DOMAIN.md §2 lives here, once:
+forms, the API and the Excel import all call these services with plain dicts and get
+the same Chinese messages back.
+
+Errors come back as ``RegistryError``: messages per household field, per member row
+(by position in the submitted list) and for the household as a whole, so a form can
+put each message next to its input and an import can name the row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from households.idnumbers import age_on, mask_id_number, parse_id_number, validate_mobile
+from households.models import (
+    ExitStatus,
+    Household,
+    HousingAppraisal,
+    IncomeRecord,
+    LabourSkill,
+    Member,
+    MemberTransfer,
+    PersonalDataAccess,
+    PovertyCause,
+    Relationship,
+    WaterAssessment,
+)
+from regions.models import Region
+
+HOUSEHOLD_FIELDS = [
+    "number", "village", "group_no", "phone", "identification_standard", "attribute", "main_cause",
+    "other_causes", "identification_year", "exit_status", "exit_year", "is_relocated", "relocation_mode",
+    "helper_name", "helper_unit", "helper_phone", "lost_contact", "released_prisoner", "special_notes",
+]  # fmt: skip
+MEMBER_FIELDS = [
+    "name", "id_number", "relationship", "ethnicity", "political_status", "education", "schooling",
+    "has_chronic_disease", "has_serious_illness", "is_disabled", "disability_category", "disability_grade",
+    "labour_skill", "work_status", "work_place", "work_months", "employer", "medical_insurance",
+    "critical_illness_insurance", "family_doctor", "is_dibao", "is_tekun",
+]  # fmt: skip
+
+
+@dataclass
+class RegistryError(Exception):
+    """What is wrong with a household and its members, each message naming its field."""
+
+    household: dict[str, list[str]] = field(default_factory=dict)
+    members: dict[int, dict[str, list[str]]] = field(default_factory=dict)
+    general: list[str] = field(default_factory=list)
+
+    def add(self, field_name: str | None, message: str, *, member: int | None = None) -> None:
+        if member is not None:
+            self.members.setdefault(member, {}).setdefault(field_name or "__all__", []).append(message)
+        elif field_name:
+            self.household.setdefault(field_name, []).append(message)
+        else:
+            self.general.append(message)
+
+    def __bool__(self) -> bool:
+        return bool(self.household or self.members or self.general)
+
+    def messages(self) -> list[str]:
+        """Flat list of "字段：消息" lines, for API responses, imports and logs."""
+        out = list(self.general)
+        for name, msgs in self.household.items():
+            out += [f"{_label(Household, name)}：{m}" for m in msgs]
+        for index, fields in sorted(self.members.items()):
+            for name, msgs in fields.items():
+                prefix = _("第%(n)d个成员") % {"n": index + 1}
+                label = "" if name == "__all__" else _label(Member, name)
+                out += [f"{prefix}{label and ' ' + label}：{m}" for m in msgs]
+        return out
+
+    def __str__(self) -> str:
+        return "；".join(self.messages())
+
+
+class ConcurrentEditError(Exception):
+    """Someone else saved the household after this edit began."""
+
+
+def _label(model, name: str) -> str:
+    if name == "members":
+        return str(_("家庭成员"))
+    try:
+        return str(model._meta.get_field(name).verbose_name)
+    except Exception:  # noqa: BLE001 - a pseudo-field such as "members"
+        return name
+
+
+# --- validation ---------------------------------------------------------------
+
+
+def _clean_household(data: dict, *, by: User, instance: Household | None, errors: RegistryError) -> dict:
+    data = {k: data[k] for k in HOUSEHOLD_FIELDS if k in data}
+    for key, label in (("phone", _("联系电话")), ("helper_phone", _("帮扶责任人电话"))):
+        try:
+            data[key] = validate_mobile(data.get(key, ""), label=label)
+        except ValidationError as exc:
+            errors.add(key, exc.messages[0])
+    number = str(data.get("number") or "").strip()
+    data["number"] = number
+    if not number:
+        errors.add("number", _("请填写户编号。"))
+    elif Household.objects.filter(number=number).exclude(pk=getattr(instance, "pk", None)).exists():
+        errors.add("number", _("户编号 %(n)s 已存在，不能重复登记。") % {"n": number})
+    village = data.get("village")
+    if isinstance(village, str):
+        village = Region.objects.filter(code=village).first()
+        data["village"] = village
+    if village is None:
+        errors.add("village", _("请选择所属村。"))
+    elif village.level != Region.Level.VILLAGE:
+        errors.add("village", _("所属村必须是村或社区一级的区划。"))
+    elif not Region.objects.visible_to(by).filter(code=village.code).exists():
+        errors.add("village", _("所选村不在您的管辖范围内。"))
+    other = list(data.get("other_causes") or [])
+    bad = [c for c in other if c not in PovertyCause.values]
+    if bad:
+        errors.add("other_causes", _("其他致贫原因包含无效选项：%(v)s。") % {"v": "、".join(map(str, bad))})
+    if data.get("main_cause") and data["main_cause"] in other:
+        errors.add("other_causes", _("其他致贫原因不能与主要致贫原因重复。"))
+    data["other_causes"] = list(dict.fromkeys(other))
+    this_year = timezone.localdate().year
+    year = data.get("identification_year")
+    if year and not (2013 <= int(year) <= this_year):
+        errors.add("identification_year", _("识别年度应在2013年至%(y)d年之间。") % {"y": this_year})
+    status, exit_year = data.get("exit_status"), data.get("exit_year")
+    if status in (ExitStatus.EXITED, ExitStatus.RETURNED) and not exit_year:
+        errors.add("exit_year", _("已脱贫或返贫的户必须填写脱贫年度。"))
+    if status == ExitStatus.NOT_EXITED and exit_year:
+        errors.add("exit_year", _("未脱贫的户不能填写脱贫年度。"))
+    if exit_year and year and int(exit_year) <= int(year):
+        # A household identified in a year cannot exit in that same year (DOMAIN.md §3).
+        errors.add("exit_year", _("脱贫年度必须晚于识别年度。"))
+    if data.get("is_relocated") and not data.get("relocation_mode"):
+        errors.add("relocation_mode", _("易地扶贫搬迁户必须选择搬迁方式。"))
+    if not data.get("is_relocated"):
+        data["relocation_mode"] = ""
+    if (data.get("lost_contact") or data.get("released_prisoner")) and not str(data.get("special_notes", "")).strip():
+        errors.add("special_notes", _("标记为失联人员或刑满释放人员时，请填写特殊情况说明。"))
+    return data
+
+
+def _clean_member(
+    data: dict, *, index: int, existing: Member | None, today: date, errors: RegistryError
+) -> dict | None:
+    data = {k: data[k] for k in MEMBER_FIELDS if k in data}
+    if not str(data.get("name") or "").strip():
+        errors.add("name", _("请填写姓名。"), member=index)
+    data["name"] = str(data.get("name") or "").strip()
+    raw_id = data.get("id_number", "")
+    if existing is not None and raw_id == mask_id_number(existing.id_number):
+        # The form and the API show a masked number; sent back unchanged, it means "keep".
+        raw_id = existing.id_number
+    try:
+        parsed = parse_id_number(raw_id, today=today)
+    except ValidationError as exc:
+        errors.add("id_number", exc.messages[0], member=index)
+        parsed = None
+    if parsed:
+        data.update(id_number=parsed.number, sex=parsed.sex, birth_date=parsed.birth_date)
+    education, schooling = data.get("education") or "", data.get("schooling") or ""
+    if bool(education) == bool(schooling):
+        errors.add(
+            "schooling" if education else "education",
+            _("文化程度与在校生状况必须且只能填写一项：在校生填在校生状况，其他人填文化程度。"),
+            member=index,
+        )
+    months = int(data.get("work_months") or 0)
+    place = str(data.get("work_place") or "").strip()
+    if not 0 <= months <= 12:
+        errors.add("work_months", _("务工月数应在0到12之间。"), member=index)
+    if months > 0 and not place:
+        errors.add("work_place", _("务工月数大于0时必须填写务工地点。"), member=index)
+    if months == 0 and place:
+        errors.add("work_months", _("填写了务工地点时，务工月数应大于0。"), member=index)
+    data.update(work_months=months, work_place=place)
+    if data.get("is_disabled") and not data.get("disability_category"):
+        errors.add("disability_category", _("残疾人员必须填写残疾类别。"), member=index)
+    if not data.get("is_disabled"):
+        data.update(disability_category="", disability_grade=None)
+    elif data.get("disability_grade") not in (None, "") and not 1 <= int(data["disability_grade"]) <= 4:
+        errors.add("disability_grade", _("残疾等级应为1至4级。"), member=index)
+    healthy = not (data.get("has_chronic_disease") or data.get("has_serious_illness") or data.get("is_disabled"))
+    working_age = parsed is not None and 16 <= age_on(parsed.birth_date, today) <= 59
+    if working_age and healthy and not schooling and data.get("labour_skill") == LabourSkill.NONE:
+        errors.add("labour_skill", _("16至59周岁、身体健康且不在校的成员不能登记为无劳动力。"), member=index)
+    return data
+
+
+def _check_family(members: dict[int, dict], errors: RegistryError) -> None:
+    """Exactly one 户主, at most one 配偶, no ID number twice. ``members`` maps each
+    row's position in the submitted list to its cleaned data (deleted rows left out)."""
+    heads = [i for i, m in members.items() if m.get("relationship") == Relationship.HEAD]
+    spouses = [i for i, m in members.items() if m.get("relationship") == Relationship.SPOUSE]
+    if not heads:
+        errors.add("members", _("每户必须有且只有一名户主，当前没有户主。"))
+    for i in heads[1:]:
+        errors.add("relationship", _("每户只能有一名户主。"), member=i)
+    for i in spouses[1:]:
+        errors.add("relationship", _("每户最多只能有一名配偶。"), member=i)
+    seen: dict[str, int] = {}
+    for i, m in members.items():
+        number = m.get("id_number")
+        if number and number in seen:
+            errors.add("id_number", _("与第%(n)d个成员的证件号码重复。") % {"n": seen[number] + 1}, member=i)
+        elif number:
+            seen[number] = i
+
+
+def _check_registry_duplicates(
+    members: dict[int, dict], *, keep: list[Member], by: User, errors: RegistryError
+) -> None:
+    """An ID number exists once in the whole registry (DOMAIN.md §2), also outside the
+    user's region; then the message says so without saying where."""
+    numbers = {m["id_number"]: i for i, m in members.items() if m.get("id_number")}
+    if not numbers:
+        return
+    clashes = (
+        Member.objects.filter(id_number__in=numbers).exclude(pk__in=[m.pk for m in keep]).select_related("household")
+    )
+    visible = set(Member.objects.visible_to(by).filter(id_number__in=numbers).values_list("pk", flat=True))
+    for other in clashes:
+        index = numbers[other.id_number]
+        if other.pk in visible:
+            message = _(
+                "该证件号码已登记在户 %(n)s（%(name)s），同一人只能登记一次；如该成员迁入本户，请使用成员转移。"
+            ) % {"n": other.household.number, "name": other.name}
+        else:
+            message = _(
+                "该证件号码已在其他地区登记，同一人只能登记一次；如该成员迁入本户，请联系其原户所在地办理成员转移。"
+            )
+        errors.add("id_number", message, member=index)
+
+
+# --- household with its members --------------------------------------------------
+
+
+@transaction.atomic
+def household_create(*, by: User, data: dict, members: list[dict]) -> Household:
+    """Register a household with all its members, or nothing."""
+    _require_writer(by)
+    errors = RegistryError()
+    today = timezone.localdate()
+    household_data = _clean_household(data, by=by, instance=None, errors=errors)
+    cleaned = {i: _clean_member(m, index=i, existing=None, today=today, errors=errors) for i, m in enumerate(members)}
+    _check_family(cleaned, errors)
+    _check_registry_duplicates(cleaned, keep=[], by=by, errors=errors)
+    if errors:
+        raise errors
+    household = Household(**household_data)
+    household._history_user = by
+    _save(household, errors)
+    for i, member_data in cleaned.items():
+        member = Member(household=household, **member_data)
+        member._history_user = by
+        _save(member, errors, index=i)
+    return household
+
+
+@transaction.atomic
+def household_update(
+    *, by: User, household: Household, data: dict, members: list[dict] | None, version: int
+) -> Household:
+    """Save an edit of a household (and, when ``members`` is given, its member list).
+
+    ``members`` items carry ``id`` for an existing member and ``DELETE: True`` to
+    remove one; items without ``id`` are new. ``version`` is the household version the
+    edit started from: if someone saved in between, the edit is refused.
+    """
+    _require_writer(by)
+    locked = Household.objects.select_for_update().get(pk=household.pk)
+    if locked.version != int(version):
+        last = locked.history.select_related("history_user").first()
+        who = str(last.history_user) if last and last.history_user else _("其他用户")
+        when = timezone.localtime(locked.updated_at).strftime("%Y-%m-%d %H:%M")
+        raise ConcurrentEditError(
+            _("该户信息已被%(who)s于%(when)s修改，您的修改未保存。请刷新页面，在最新信息上重新修改。")
+            % {"who": who, "when": when}
+        )
+    errors = RegistryError()
+    today = timezone.localdate()
+    merged = {name: getattr(locked, name) for name in HOUSEHOLD_FIELDS}
+    merged.update({k: v for k, v in data.items() if k in HOUSEHOLD_FIELDS})
+    household_data = _clean_household(merged, by=by, instance=locked, errors=errors)
+
+    current = {m.pk: m for m in locked.members.all()}
+    deleted: list[Member] = []
+    # Position in the submitted list → (existing member or None, cleaned data).
+    rows: dict[int, tuple[Member | None, dict]] = {}
+    for index, item in enumerate(members or []):
+        pk = item.get("id")
+        existing = current.get(int(pk)) if pk not in (None, "") else None
+        if pk not in (None, "") and existing is None:
+            errors.add("members", _("成员记录不属于该户，请刷新页面后重试。"))
+            continue
+        if item.get("DELETE"):
+            if existing:
+                deleted.append(existing)
+            continue
+        rows[index] = (existing, _clean_member(item, index=index, existing=existing, today=today, errors=errors))
+    if members is not None:
+        cleaned = {index: data for index, (_existing, data) in rows.items()}
+        _check_family(cleaned, errors)
+        _check_registry_duplicates(cleaned, keep=[e for e, _d in rows.values() if e], by=by, errors=errors)
+    if errors:
+        raise errors
+
+    for name, value in household_data.items():
+        setattr(locked, name, value)
+    locked.version += 1
+    locked._history_user = by
+    _save(locked, errors)
+    for member in deleted:
+        _member_delete_checked(member, by=by)
+    # Swapped relationships (the spouse becomes 户主 and the old 户主 her spouse) would
+    # trip the one-head / one-spouse unique constraints half-way through the saves:
+    # park the rows whose relationship changes first. Their history rows are written
+    # by the saves below, which store the final value.
+    moving = [e.pk for e, data in rows.values() if e and e.relationship != data.get("relationship")]
+    if moving:
+        Member.objects.filter(pk__in=moving).update(relationship=Relationship.OTHER)
+    for index, (existing, data) in rows.items():
+        member = existing or Member(household=locked)
+        for name, value in data.items():
+            setattr(member, name, value)
+        member._history_user = by
+        _save(member, errors, index=index)
+    household.refresh_from_db()
+    return household
+
+
+def _save(obj, errors: RegistryError, *, index: int | None = None) -> None:
+    """full_clean() then save(); a constraint the checks above missed still gets a message."""
+    try:
+        obj.full_clean(validate_unique=False, validate_constraints=False)
+        with transaction.atomic():
+            obj.save()
+    except ValidationError as exc:
+        for name, msgs in exc.message_dict.items():
+            for message in msgs:
+                errors.add(None if name == "__all__" else name, message, member=index)
+        raise errors from exc
+    except IntegrityError as exc:
+        # Two people registered the same 户编号 or ID number at the same moment.
+        errors.add(None, _("保存失败：户编号或证件号码刚被他人登记，请刷新后核对重试。"))
+        raise errors from exc
+
+
+def _require_writer(by: User) -> None:
+    if not by.can_write:
+        raise PermissionError(_("市级督查账号为只读账号，不能修改数据。"))
+
+
+@transaction.atomic
+def household_delete(*, by: User, household: Household) -> None:
+    """Remove a household registered by mistake, with its members and ledgers (all audited)."""
+    _require_writer(by)
+    if household.transfers_in.exists() or household.transfers_out.exists():
+        raise RegistryError(general=[_("该户有成员转移记录，不能删除。")])
+    for member in household.members.all():
+        member._history_user = by
+        member.delete()
+    for related in (household.incomes.all(), household.housing_appraisals.all(), household.water_assessments.all()):
+        for row in related:
+            row._history_user = by
+            row.delete()
+    household._history_user = by
+    household.delete()
+
+
+# --- members one at a time (the API) -------------------------------------------------
+
+
+def _member_payload(member: Member) -> dict:
+    return {name: getattr(member, name) for name in MEMBER_FIELDS} | {"id": member.pk}
+
+
+@transaction.atomic
+def member_add(*, by: User, household: Household, data: dict) -> Member:
+    members = [_member_payload(m) for m in household.members.all()] + [dict(data)]
+    household_update(by=by, household=household, data={}, members=members, version=household.version)
+    return household.members.get(id_number=parse_id_number(data.get("id_number")).number)
+
+
+@transaction.atomic
+def member_update(*, by: User, member: Member, data: dict) -> Member:
+    household = member.household
+    members = [
+        (_member_payload(m) | dict(data) | {"id": m.pk}) if m.pk == member.pk else _member_payload(m)
+        for m in household.members.all()
+    ]
+    household_update(by=by, household=household, data={}, members=members, version=household.version)
+    member.refresh_from_db()
+    return member
+
+
+@transaction.atomic
+def member_delete(*, by: User, member: Member) -> None:
+    household = member.household
+    members = [_member_payload(m) | ({"DELETE": True} if m.pk == member.pk else {}) for m in household.members.all()]
+    household_update(by=by, household=household, data={}, members=members, version=household.version)
+
+
+def _member_delete_checked(member: Member, *, by: User) -> None:
+    if member.transfers.exists():
+        raise RegistryError(
+            general=[_("成员 %(n)s 有转移记录，不能删除；如已迁出请办理成员转移。") % {"n": member.name}]
+        )
+    member._history_user = by
+    member.delete()
+
+
+@transaction.atomic
+def member_transfer(*, by: User, member: Member, to_household: Household, relationship: str, reason: str) -> Member:
+    """Move a member to another household, keeping who, when, why and both relationships.
+
+    Both households must be within the user's region; the member's history stays with
+    the member, and the move itself is a ``MemberTransfer`` row.
+    """
+    _require_writer(by)
+    visible = Household.objects.visible_to(by)
+    errors = RegistryError()
+    if not visible.filter(pk=member.household_id).exists() or not visible.filter(pk=to_household.pk).exists():
+        errors.add(None, _("迁出户和迁入户都必须在您的管辖范围内；跨区域迁移请由共同的上级办理。"))
+    if member.household_id == to_household.pk:
+        errors.add("to_household", _("迁入户与当前所在户相同。"))
+    if not str(reason or "").strip():
+        errors.add("reason", _("请填写转移原因。"))
+    if member.relationship == Relationship.HEAD and member.household.members.count() > 1:
+        errors.add("relationship", _("户主迁出前，请先为原户指定新的户主。"))
+    if relationship not in Relationship.values:
+        errors.add("relationship", _("请选择在新户中与户主的关系。"))
+    elif relationship == Relationship.HEAD and to_household.members.filter(relationship=Relationship.HEAD).exists():
+        errors.add("relationship", _("迁入户已有户主。"))
+    elif relationship == Relationship.SPOUSE and to_household.members.filter(relationship=Relationship.SPOUSE).exists():
+        errors.add("relationship", _("迁入户已有配偶。"))
+    if errors:
+        raise errors
+    source = member.household
+    MemberTransfer.objects.create(
+        member=member,
+        from_household=source,
+        to_household=to_household,
+        from_relationship=member.relationship,
+        to_relationship=relationship,
+        reason=reason.strip(),
+        transferred_by=by,
+    )
+    member.household = to_household
+    member.relationship = relationship
+    member._history_user = by
+    member._change_reason = _("成员转移：%(reason)s") % {"reason": reason.strip()}
+    member.save()
+    # Both households changed: an edit of either that started before the move is stale.
+    Household.objects.filter(pk__in=[source.pk, to_household.pk]).update(version=F("version") + 1)
+    return member
+
+
+# --- ledgers ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def income_record_save(*, by: User, household: Household, year: int, data: dict) -> IncomeRecord:
+    """Create or replace one year of the income ledger."""
+    _require_writer(by)
+    record = IncomeRecord.objects.filter(household=household, year=year).first() or IncomeRecord(
+        household=household, year=year
+    )
+    for name in ("population", "wage_income", "business_income", "property_income", "transfer_income",
+                 "business_expense"):  # fmt: skip
+        if name in data:
+            setattr(record, name, data[name])
+    errors = RegistryError()
+    if not record.population or int(record.population) < 1:
+        errors.add("population", _("家庭人口数至少为1。"))
+    this_year = timezone.localdate().year
+    if not 2000 <= int(year) <= this_year:
+        errors.add("year", _("年度应在2000年至%(y)d年之间。") % {"y": this_year})
+    for name in ("wage_income", "business_income", "property_income", "transfer_income", "business_expense"):
+        if getattr(record, name) is not None and getattr(record, name) < 0:
+            errors.add(name, _("金额不能为负数。"))
+    if errors:
+        raise errors
+    record._history_user = by
+    _save(record, errors)
+    return record
+
+
+@transaction.atomic
+def housing_appraisal_add(*, by: User, household: Household, data: dict) -> HousingAppraisal:
+    _require_writer(by)
+    appraisal = HousingAppraisal(household=household, **data)
+    errors = RegistryError()
+    if appraisal.outcome and appraisal.grade not in ("C", "D"):
+        errors.add("outcome", _("只有C级、D级危房需要填写改造或搬迁结果。"))
+    if appraisal.outcome and not appraisal.outcome_date:
+        errors.add("outcome_date", _("填写了改造或搬迁结果时，请填写结果日期。"))
+    if appraisal.appraised_on and appraisal.appraised_on > timezone.localdate():
+        errors.add("appraised_on", _("鉴定日期不能晚于今天。"))
+    if errors:
+        raise errors
+    appraisal._history_user = by
+    _save(appraisal, errors)
+    return appraisal
+
+
+@transaction.atomic
+def water_assessment_add(*, by: User, household: Household, data: dict) -> WaterAssessment:
+    _require_writer(by)
+    assessment = WaterAssessment(household=household, **data)
+    errors = RegistryError()
+    if not assessment.piped_to_house and assessment.round_trip_minutes is None:
+        errors.add("round_trip_minutes", _("未通自来水入户时，请填写取水往返时间。"))
+    if assessment.reliability_percent is not None and not 0 <= assessment.reliability_percent <= 100:
+        errors.add("reliability_percent", _("供水保证率应在0到100之间。"))
+    if assessment.assessed_on and assessment.assessed_on > timezone.localdate():
+        errors.add("assessed_on", _("评估日期不能晚于今天。"))
+    if errors:
+        raise errors
+    assessment._history_user = by
+    _save(assessment, errors)
+    return assessment
+
+
+# --- privacy ---------------------------------------------------------------------------
+
+
+def personal_data_reveal(*, by: User, member: Member | None = None, household: Household | None = None) -> str:
+    """The full ID number of a member, or the full phone of a household, logged (DOMAIN.md §9)."""
+    if not by.can_reveal_personal_data:
+        raise PermissionError(_("您的角色不能查看完整的证件号码和电话号码。"))
+    if member is not None:
+        PersonalDataAccess.objects.create(
+            user=by,
+            action=PersonalDataAccess.Action.REVEAL,
+            member=member,
+            household_id=member.household_id,
+            detail=_("证件号码"),
+        )
+        return member.id_number
+    PersonalDataAccess.objects.create(
+        user=by, action=PersonalDataAccess.Action.REVEAL, household=household, detail=_("联系电话")
+    )
+    return household.phone

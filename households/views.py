@@ -1,0 +1,287 @@
+"""Registry pages for cadres. Each view starts from a guard that fetches the household
+*for this user* (404 otherwise) and hands writes to households.services."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.permissions import write_required
+from households import selectors, services
+from households.forms import (
+    HouseholdForm,
+    HousingAppraisalForm,
+    IncomeRecordForm,
+    MemberFormSet,
+    MemberTransferForm,
+    WaterAssessmentForm,
+    member_rows,
+)
+from households.models import Household, Member, MemberTransfer
+
+PAGE_SIZE = 20
+
+
+def _get_household_for_user(request, pk) -> Household:
+    try:
+        return selectors.household_get(user=request.user, pk=pk)
+    except Household.DoesNotExist:
+        raise Http404(_("户不存在或不在您的管辖范围内。")) from None
+
+
+def _get_member_for_user(request, pk) -> Member:
+    try:
+        return selectors.member_list(user=request.user).get(pk=pk)
+    except Member.DoesNotExist:
+        raise Http404(_("成员不存在或不在您的管辖范围内。")) from None
+
+
+@login_required
+def household_list(request):
+    filterset = selectors.HouseholdFilter(
+        request.GET or None, queryset=selectors.household_list(user=request.user), request=request
+    )
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"filter": filterset, "page": page, "query": query.urlencode()}
+    if not request.htmx:
+        context["region_choices"] = selectors.region_filter_choices(user=request.user)
+    template = "households/_list_results.html" if request.htmx else "households/list.html"
+    return render(request, template, context)
+
+
+@login_required
+def household_detail(request, pk):
+    household = _get_household_for_user(request, pk)
+    members = list(household.members.all())
+    context = {
+        "household": household,
+        "members": members,
+        "incomes": list(household.incomes.all()),
+        "housing": list(household.housing_appraisals.all()),
+        "water": list(household.water_assessments.all()),
+        "transfers": MemberTransfer.objects.filter(Q(from_household=household) | Q(to_household=household))
+        .select_related("member", "from_household", "to_household", "transferred_by")
+        .order_by("-transferred_at"),
+        "history_objects": [household, *members],
+        "income_form": IncomeRecordForm(initial={"population": len(members)}),
+        "housing_form": HousingAppraisalForm(),
+        "water_form": WaterAssessmentForm(),
+    }
+    return render(request, "households/detail.html", context)
+
+
+def _apply_registry_errors(error: services.RegistryError, form, formset, row_forms) -> None:
+    """Put each service message next to its input; the rest at the top of the form."""
+    for field, msgs in error.household.items():
+        for message in msgs:
+            form.add_error(field if field in form.fields else None, message)
+    for index, fields in error.members.items():
+        member_form = row_forms[index] if index < len(row_forms) else None
+        for field, msgs in fields.items():
+            for message in msgs:
+                if member_form is not None:
+                    member_form.add_error(field if field in member_form.fields else None, message)
+                else:
+                    form.add_error(None, message)
+    for message in error.general:
+        form.add_error(None, message)
+
+
+def _household_form_page(request, household: Household | None):
+    queryset = household.members.all() if household else Member.objects.none()
+    if request.method == "POST":
+        form = HouseholdForm(request.POST, instance=household, user=request.user)
+        formset = MemberFormSet(request.POST, queryset=queryset, prefix="members")
+        if form.is_valid() and formset.is_valid():
+            rows = member_rows(formset)
+            row_forms = [f for f in formset.forms if f.cleaned_data]
+            data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+            try:
+                if household is None:
+                    household = services.household_create(by=request.user, data=data, members=rows)
+                    messages.success(request, _("已登记户 %(n)s。") % {"n": household.number})
+                else:
+                    services.household_update(
+                        by=request.user,
+                        household=household,
+                        data=data,
+                        members=rows,
+                        version=form.cleaned_data.get("version") or 0,
+                    )
+                    messages.success(request, _("已保存户 %(n)s 的修改。") % {"n": household.number})
+                return redirect("households:detail", pk=household.pk)
+            except services.RegistryError as error:
+                _apply_registry_errors(error, form, formset, row_forms)
+            except services.ConcurrentEditError as error:
+                form.add_error(None, str(error))
+    else:
+        form = HouseholdForm(instance=household, user=request.user)
+        # A new household starts with one row, for its 户主.
+        initial = [{"relationship": "head", "ethnicity": "汉族"}] if household is None else None
+        formset = MemberFormSet(queryset=queryset, prefix="members", initial=initial)
+        if household is None:
+            formset.extra = 1
+    return render(
+        request,
+        "households/form.html",
+        {"form": form, "formset": formset, "household": household},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@write_required
+def household_create(request):
+    return _household_form_page(request, None)
+
+
+@login_required
+@write_required
+def household_edit(request, pk):
+    return _household_form_page(request, _get_household_for_user(request, pk))
+
+
+@login_required
+@write_required
+def member_row(request):
+    """htmx: one blank member row for the create/edit page, numbered ``index``."""
+    try:
+        index = int(request.GET.get("index", "0"))
+    except ValueError:
+        index = 0
+    formset = MemberFormSet(queryset=Member.objects.none(), prefix="members")
+    form = formset.empty_form
+    form.prefix = f"members-{index}"
+    return render(request, "households/_member_form.html", {"member_form": form, "number": index + 1})
+
+
+@login_required
+def household_card(request, pk):
+    """明白卡: the household's wall card, printed from the record (DOMAIN.md §7)."""
+    household = _get_household_for_user(request, pk)
+    return render(
+        request,
+        "households/card.html",
+        {
+            "household": household,
+            "members": list(household.members.all()),
+            "income": household.incomes.first(),
+            "housing": household.housing_appraisals.first(),
+            "water": household.water_assessments.first(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def member_reveal(request, pk):
+    member = _get_member_for_user(request, pk)
+    try:
+        number = services.personal_data_reveal(by=request.user, member=member)
+    except PermissionError as exc:
+        raise PermissionDenied(str(exc)) from exc
+    return HttpResponse(f'<span class="font-monospace">{number}</span>')
+
+
+@login_required
+@require_POST
+def household_reveal_phone(request, pk):
+    household = _get_household_for_user(request, pk)
+    try:
+        number = services.personal_data_reveal(by=request.user, household=household)
+    except PermissionError as exc:
+        raise PermissionDenied(str(exc)) from exc
+    return HttpResponse(f'<span class="font-monospace">{number}</span>')
+
+
+def _ledger_form_post(request, pk, form_class, save, success):
+    household = _get_household_for_user(request, pk)
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            save(household, form.cleaned_data)
+            messages.success(request, success)
+        except services.RegistryError as error:
+            for message in error.messages():
+                messages.error(request, message)
+    else:
+        for field, errs in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            for message in errs:
+                messages.error(request, f"{label}：{message}" if label else message)
+    return redirect("households:detail", pk=household.pk)
+
+
+@login_required
+@write_required
+@require_POST
+def income_add(request, pk):
+    def save(household, data):
+        year = data.pop("year")
+        services.income_record_save(by=request.user, household=household, year=year, data=data)
+
+    return _ledger_form_post(request, pk, IncomeRecordForm, save, _("已保存年度收入。"))
+
+
+@login_required
+@write_required
+@require_POST
+def housing_add(request, pk):
+    return _ledger_form_post(
+        request,
+        pk,
+        HousingAppraisalForm,
+        lambda household, data: services.housing_appraisal_add(by=request.user, household=household, data=data),
+        _("已添加住房安全鉴定。"),
+    )
+
+
+@login_required
+@write_required
+@require_POST
+def water_add(request, pk):
+    return _ledger_form_post(
+        request,
+        pk,
+        WaterAssessmentForm,
+        lambda household, data: services.water_assessment_add(by=request.user, household=household, data=data),
+        _("已添加饮水安全评估。"),
+    )
+
+
+@login_required
+@write_required
+def member_transfer(request, pk):
+    member = _get_member_for_user(request, pk)
+    form = MemberTransferForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        target = selectors.household_list(user=request.user).filter(number=form.cleaned_data["to_household"]).first()
+        if target is None:
+            form.add_error("to_household", _("迁入户不存在或不在您的管辖范围内。"))
+        else:
+            try:
+                with transaction.atomic():
+                    services.member_transfer(
+                        by=request.user,
+                        member=member,
+                        to_household=target,
+                        relationship=form.cleaned_data["relationship"],
+                        reason=form.cleaned_data["reason"],
+                    )
+                messages.success(request, _("已将 %(m)s 转入户 %(n)s。") % {"m": member.name, "n": target.number})
+                return redirect("households:detail", pk=target.pk)
+            except services.RegistryError as error:
+                for field, msgs in error.household.items():
+                    for message in msgs:
+                        form.add_error(field if field in form.fields else None, message)
+                for message in error.general:
+                    form.add_error(None, message)
+    return render(request, "households/transfer.html", {"member": member, "form": form})
