@@ -47,7 +47,10 @@ class ParseOnlyModelForm(forms.ModelForm):
 
 class HouseholdForm(ParseOnlyModelForm):
     other_causes = forms.MultipleChoiceField(
-        label=_("其他致贫原因"), choices=PovertyCause.choices, required=False, widget=forms.CheckboxSelectMultiple
+        label=_("其他致贫原因"),
+        choices=PovertyCause.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
