@@ -20,8 +20,8 @@ from regions.models import Region
 
 
 def style_widgets(form) -> None:
-    """Bootstrap classes on every widget, and the invalid state on fields with errors."""
-    for name, field in form.fields.items():
+    """Bootstrap classes on every widget (the invalid state is added by ``add_error``)."""
+    for field in form.fields.values():
         widget = field.widget
         if isinstance(widget, forms.HiddenInput | forms.CheckboxSelectMultiple):
             continue
@@ -31,12 +31,23 @@ def style_widgets(form) -> None:
             css = "form-select"
         else:
             css = "form-control"
-        if form.is_bound and name in form.errors:
-            css += " is-invalid"
         widget.attrs["class"] = f"{css} {widget.attrs.get('class', '')}".strip()
 
 
-class ParseOnlyModelForm(forms.ModelForm):
+class BootstrapErrorsMixin:
+    """Marks a field's widget ``is-invalid`` when an error is added to it, whether by
+    field cleaning or by a view putting a service message next to its input.
+    (Reading ``form.errors`` in ``__init__`` would validate too early.)"""
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        for name in self._errors:
+            widget = self.fields[name].widget if name in self.fields else None
+            if widget is not None and "is-invalid" not in widget.attrs.get("class", ""):
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+
+
+class ParseOnlyModelForm(BootstrapErrorsMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         style_widgets(self)
@@ -164,7 +175,7 @@ class WaterAssessmentForm(ParseOnlyModelForm):
         widgets = {"assessed_on": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 2})}
 
 
-class MemberTransferForm(forms.Form):
+class MemberTransferForm(BootstrapErrorsMixin, forms.Form):
     to_household = forms.CharField(label=_("迁入户户编号"), max_length=30)
     relationship = forms.ChoiceField(label=_("在新户中与户主关系"), choices=Relationship.choices)
     reason = forms.CharField(label=_("转移原因"), max_length=200)

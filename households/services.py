@@ -14,7 +14,6 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -112,6 +111,9 @@ def _clean_household(data: dict, *, by: User, instance: Household | None, errors
         errors.add("number", _("请填写户编号。"))
     elif Household.objects.filter(number=number).exclude(pk=getattr(instance, "pk", None)).exists():
         errors.add("number", _("户编号 %(n)s 已存在，不能重复登记。") % {"n": number})
+    group_no = data.get("group_no")
+    if group_no in (None, "") or int(group_no) < 1:
+        errors.add("group_no", _("村民小组应为正整数。"))
     village = data.get("village")
     if isinstance(village, str):
         village = Region.objects.filter(code=village).first()
@@ -436,8 +438,12 @@ def member_transfer(*, by: User, member: Member, to_household: Household, relati
         errors.add("to_household", _("迁入户与当前所在户相同。"))
     if not str(reason or "").strip():
         errors.add("reason", _("请填写转移原因。"))
-    if member.relationship == Relationship.HEAD and member.household.members.count() > 1:
-        errors.add("relationship", _("户主迁出前，请先为原户指定新的户主。"))
+    if member.relationship == Relationship.HEAD:
+        if member.household.members.count() > 1:
+            errors.add("relationship", _("户主迁出前，请先为原户指定新的户主。"))
+        else:
+            # Moving the only member would leave a household with no one in it.
+            errors.add("relationship", _("户主是该户唯一成员，不能单独迁出；整户并入他户请由县级审批人员办理。"))
     if relationship not in Relationship.values:
         errors.add("relationship", _("请选择在新户中与户主的关系。"))
     elif relationship == Relationship.HEAD and to_household.members.filter(relationship=Relationship.HEAD).exists():
@@ -461,8 +467,14 @@ def member_transfer(*, by: User, member: Member, to_household: Household, relati
     member._history_user = by
     member._change_reason = _("成员转移：%(reason)s") % {"reason": reason.strip()}
     member.save()
-    # Both households changed: an edit of either that started before the move is stale.
-    Household.objects.filter(pk__in=[source.pk, to_household.pk]).update(version=F("version") + 1)
+    # Both households changed: an edit of either that started before the move is stale,
+    # and its refusal should name this transfer's author (so save, not update()).
+    for household in (source, to_household):
+        household.refresh_from_db()
+        household.version += 1
+        household._history_user = by
+        household._change_reason = member._change_reason
+        household.save(update_fields=["version", "updated_at"])
     return member
 
 
