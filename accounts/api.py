@@ -1,4 +1,6 @@
 from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_client_ip_address
+from axes.utils import reset
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -34,7 +36,12 @@ class ObtainTokenView(ObtainAuthToken):
                 {"detail": _("登录失败次数过多，账号已被暂时锁定，请稍后再试或联系系统管理员。")},
                 status=status.HTTP_429_TOO_MANY_REQUESTS,
             )
-        return super().post(request, *args, **kwargs)
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == status.HTTP_200_OK:
+            # A token is not a session login, so axes' reset-on-login never fires:
+            # clear this user's failures from this address here (AXES_RESET_ON_SUCCESS).
+            reset(ip=get_client_ip_address(request._request), username=credentials["username"])
+        return response
 
 
 class MeSerializer(serializers.ModelSerializer):

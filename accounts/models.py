@@ -111,11 +111,13 @@ class User(AbstractUser):
         super().clean()
         errors = {}
         expected = ROLE_REGION_LEVEL.get(self.role)
+        from regions.models import Region
+
+        # A code that matches no region is reported by field validation; don't crash here.
+        region = Region.objects.filter(pk=self.region_id).first() if self.region_id else None
         if expected and self.region_id is None:
             errors["region"] = _("%(role)s必须指定所属区划。") % {"role": self.get_role_display()}
-        elif expected and self.region.level != expected:
-            from regions.models import Region
-
+        elif expected and region is not None and region.level != expected:
             errors["region"] = _("%(role)s的所属区划必须是%(level)s级。") % {
                 "role": self.get_role_display(),
                 "level": Region.Level(expected).label,
