@@ -34,9 +34,17 @@ class HistoryEntry:
     changes: list[Change] = field(default_factory=list)
 
 
-def _display(model_field: models.Field, value) -> str:
-    if value is None or value == "":
+def _display(model: type[models.Model], model_field: models.Field, value, related: dict) -> str:
+    """A stored value as a person reads it: masked if sensitive, labels for choices,
+    the related record's name for a foreign key."""
+    if value is None or value == "" or value == []:
         return "—"
+    custom = getattr(model, "HISTORY_DISPLAY", {}).get(model_field.name)
+    if custom is not None:
+        return str(custom(value))
+    if isinstance(model_field, models.ForeignKey):
+        target = related.get((model_field.related_model, value))
+        return str(target) if target is not None else str(value)
     if isinstance(model_field, models.BooleanField):
         return str(_("是") if value else _("否"))
     if model_field.choices:
@@ -46,25 +54,34 @@ def _display(model_field: models.Field, value) -> str:
     return str(value)
 
 
-def history_entries(*objects: models.Model, limit: int = 50, subjects: dict | None = None) -> list[HistoryEntry]:
-    """The newest ``limit`` changes of ``objects`` (a household and its members, say),
-    each with its changes against the previous version of the same record.
-
-    One query per model: versions are fetched in order and compared in memory, never
-    with ``prev_record`` per row. ``subjects`` optionally labels each object (e.g.
-    "成员 张三") when several are shown together.
-    """
-    by_model: dict[type, list] = defaultdict(list)
+def history_entries(*objects: models.Model, limit: int = 50) -> list[HistoryEntry]:
+    """The newest ``limit`` changes of ``objects``, each against the previous version."""
+    by_model: dict[type, set] = defaultdict(set)
     for obj in objects:
-        by_model[type(obj)].append(obj)
+        by_model[type(obj)].add(obj.pk)
+    return history_entries_for(by_model, limit=limit)
+
+
+def history_entries_for(
+    tracked: dict[type[models.Model], set], *, limit: int = 50, labelled: frozenset = frozenset()
+) -> list[HistoryEntry]:
+    """Changes of the rows ``{Model: {pk, ...}}``, newest first.
+
+    One query per model for the versions (compared in memory, never with
+    ``prev_record`` per row) and one per foreign-key target to name related rows.
+    Entries of the models in ``labelled`` carry a subject ("家庭成员 张三"), for panels
+    that show a household together with its members — including members since
+    removed or transferred out, whose versions outlive them.
+    """
     entries: list[HistoryEntry] = []
-    for model, objs in by_model.items():
-        records = list(
-            model.history.filter(**{f"{model._meta.pk.attname}__in": [o.pk for o in objs]})
-            .select_related("history_user")
-            .order_by(model._meta.pk.attname, "history_date", "history_id")
-        )
+    for model, pks in tracked.items():
         pk_name = model._meta.pk.attname  # the tracked row's id (a history row's own pk is history_id)
+        records = list(
+            model.history.filter(**{f"{pk_name}__in": pks})
+            .select_related("history_user")
+            .order_by(pk_name, "history_date", "history_id")
+        )
+        related = _related_names(model, records)
         previous = None
         for record in records:
             same_object = previous is not None and getattr(previous, pk_name) == getattr(record, pk_name)
@@ -77,8 +94,8 @@ def history_entries(*objects: models.Model, limit: int = 50, subjects: dict | No
                     changes.append(
                         Change(
                             str(model_field.verbose_name),
-                            _display(model_field, change.old),
-                            _display(model_field, change.new),
+                            _display(model, model_field, change.old, related),
+                            _display(model, model_field, change.new, related),
                         )
                     )
                 if not changes:
@@ -90,9 +107,23 @@ def history_entries(*objects: models.Model, limit: int = 50, subjects: dict | No
                     who=str(user) if user else str(_("系统")),
                     action=str(ACTION_LABELS[record.history_type]),
                     reason=record.history_change_reason or "",
-                    subject=(subjects or {}).get((model, getattr(record, pk_name)), ""),
+                    subject=f"{model._meta.verbose_name} {record.instance}" if model in labelled else "",
                     changes=changes,
                 )
             )
     entries.sort(key=lambda e: e.when, reverse=True)
     return entries[:limit]
+
+
+def _related_names(model: type[models.Model], records: list) -> dict:
+    """{(target model, pk): target} for every foreign key value in ``records``."""
+    related = {}
+    for model_field in model._meta.concrete_fields:
+        if not isinstance(model_field, models.ForeignKey):
+            continue
+        values = {getattr(r, model_field.attname) for r in records} - {None}
+        if values:
+            target = model_field.related_model
+            for pk, obj in target._default_manager.in_bulk(values).items():
+                related[(target, pk)] = obj
+    return related

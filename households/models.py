@@ -4,14 +4,16 @@ Every enumeration is a ``TextChoices`` whose values the database also checks, so
 value that bypasses the forms (a bulk import, a shell session) is still refused.
 """
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import models
 from django.db.models import ExpressionWrapper, F, Q
+from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from households.idnumbers import mask_id_number, mask_phone
 from regions.scoping import ScopedQuerySet
 
 
@@ -93,6 +95,12 @@ class Household(models.Model):
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     history = HistoricalRecords(verbose_name=_("户变更记录"), excluded_fields=["version"])
+    # How the 变更记录 panel shows these fields: phones masked like everywhere else (§9).
+    HISTORY_DISPLAY = {
+        "phone": lambda v: mask_phone(v),
+        "helper_phone": lambda v: mask_phone(v),
+        "other_causes": lambda v: "、".join(str(PovertyCause(c).label) if c in PovertyCause.values else c for c in v),
+    }
     objects = HouseholdQuerySet.as_manager()
 
     class Meta:
@@ -262,6 +270,7 @@ class Member(models.Model):
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     history = HistoricalRecords(verbose_name=_("成员变更记录"))
+    HISTORY_DISPLAY = {"id_number": lambda v: mask_id_number(v)}
     objects = MemberQuerySet.as_manager()
 
     class Meta:
@@ -316,8 +325,12 @@ class IncomeRecordQuerySet(ScopedQuerySet):
         )
         return self.annotate(
             net_income_sql=ExpressionWrapper(net, output_field=models.DecimalField(max_digits=14, decimal_places=2)),
-            per_capita_sql=ExpressionWrapper(
-                net / F("population"), output_field=models.DecimalField(max_digits=14, decimal_places=2)
+            # Rounded half away from zero to the fen, as ``IncomeRecord.per_capita`` is.
+            per_capita_sql=Round(
+                ExpressionWrapper(
+                    net / F("population"), output_field=models.DecimalField(max_digits=14, decimal_places=4)
+                ),
+                2,
             ),
         )
 
@@ -379,7 +392,7 @@ class IncomeRecord(models.Model):
 
     @property
     def per_capita(self) -> Decimal:
-        return (self.net_income / self.population).quantize(Decimal("0.01"))
+        return (self.net_income / self.population).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 class HousingGrade(models.TextChoices):

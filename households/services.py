@@ -54,6 +54,9 @@ class RegistryError(Exception):
     household: dict[str, list[str]] = field(default_factory=dict)
     members: dict[int, dict[str, list[str]]] = field(default_factory=dict)
     general: list[str] = field(default_factory=list)
+    # The model whose fields ``household`` names: a ledger service's errors are about
+    # an IncomeRecord, HousingAppraisal or WaterAssessment, labelled from that model.
+    model: type = Household
 
     def add(self, field_name: str | None, message: str, *, member: int | None = None) -> None:
         if member is not None:
@@ -70,7 +73,7 @@ class RegistryError(Exception):
         """Flat list of "字段：消息" lines, for API responses, imports and logs."""
         out = list(self.general)
         for name, msgs in self.household.items():
-            out += [f"{_label(Household, name)}：{m}" for m in msgs]
+            out += [f"{_label(self.model, name)}：{m}" for m in msgs]
         for index, fields in sorted(self.members.items()):
             for name, msgs in fields.items():
                 prefix = _("第%(n)d个成员") % {"n": index + 1}
@@ -140,6 +143,8 @@ def _clean_household(data: dict, *, by: User, instance: Household | None, errors
         errors.add("exit_year", _("已脱贫或返贫的户必须填写脱贫年度。"))
     if status == ExitStatus.NOT_EXITED and exit_year:
         errors.add("exit_year", _("未脱贫的户不能填写脱贫年度。"))
+    if exit_year and int(exit_year) > this_year:
+        errors.add("exit_year", _("脱贫年度不能晚于今年（%(y)d年）。") % {"y": this_year})
     if exit_year and year and int(exit_year) <= int(year):
         # A household identified in a year cannot exit in that same year (DOMAIN.md §3).
         errors.add("exit_year", _("脱贫年度必须晚于识别年度。"))
@@ -488,11 +493,11 @@ def income_record_save(*, by: User, household: Household, year: int, data: dict)
     record = IncomeRecord.objects.filter(household=household, year=year).first() or IncomeRecord(
         household=household, year=year
     )
+    errors = RegistryError(model=IncomeRecord)
     for name in ("population", "wage_income", "business_income", "property_income", "transfer_income",
                  "business_expense"):  # fmt: skip
         if name in data:
             setattr(record, name, data[name])
-    errors = RegistryError()
     if not record.population or int(record.population) < 1:
         errors.add("population", _("家庭人口数至少为1。"))
     this_year = timezone.localdate().year
@@ -512,7 +517,7 @@ def income_record_save(*, by: User, household: Household, year: int, data: dict)
 def housing_appraisal_add(*, by: User, household: Household, data: dict) -> HousingAppraisal:
     _require_writer(by)
     appraisal = HousingAppraisal(household=household, **data)
-    errors = RegistryError()
+    errors = RegistryError(model=HousingAppraisal)
     if appraisal.outcome and appraisal.grade not in ("C", "D"):
         errors.add("outcome", _("只有C级、D级危房需要填写改造或搬迁结果。"))
     if appraisal.outcome and not appraisal.outcome_date:
@@ -530,7 +535,7 @@ def housing_appraisal_add(*, by: User, household: Household, data: dict) -> Hous
 def water_assessment_add(*, by: User, household: Household, data: dict) -> WaterAssessment:
     _require_writer(by)
     assessment = WaterAssessment(household=household, **data)
-    errors = RegistryError()
+    errors = RegistryError(model=WaterAssessment)
     if not assessment.piped_to_house and assessment.round_trip_minutes is None:
         errors.add("round_trip_minutes", _("未通自来水入户时，请填写取水往返时间。"))
     if assessment.reliability_percent is not None and not 0 <= assessment.reliability_percent <= 100:

@@ -70,7 +70,6 @@ def household_detail(request, pk):
         "transfers": MemberTransfer.objects.filter(Q(from_household=household) | Q(to_household=household))
         .select_related("member", "from_household", "to_household", "transferred_by")
         .order_by("-transferred_at"),
-        "history_objects": [household, *members],
         "income_form": IncomeRecordForm(initial={"population": len(members)}),
         "housing_form": HousingAppraisalForm(),
         "water_form": WaterAssessmentForm(),

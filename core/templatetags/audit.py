@@ -1,6 +1,6 @@
 from django import template
 
-from core.audit import history_entries
+from core.audit import history_entries, history_entries_for
 
 register = template.Library()
 
@@ -12,7 +12,11 @@ def history_panel(obj, limit=50):
 
 
 @register.inclusion_tag("core/_history_panel.html")
-def history_panel_for_household(household, members, limit=100):
-    """A household's 变更记录 together with its members', each line naming whose it is."""
-    subjects = {(type(m), m.pk): f"{m._meta.verbose_name} {m.name}" for m in members}
-    return {"entries": history_entries(household, *members, limit=limit, subjects=subjects)}
+def history_panel_for_household(household, limit=100):
+    """A household's 变更记录 with its members' — every member who ever belonged to
+    it, so a removal or a transfer out stays visible — each line naming whose it is."""
+    from households.models import Household, Member
+
+    member_ids = set(Member.history.filter(household_id=household.pk).values_list("id", flat=True))
+    tracked = {Household: {household.pk}, Member: member_ids}
+    return {"entries": history_entries_for(tracked, limit=limit, labelled=frozenset({Member}))}
