@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -179,26 +180,25 @@ def household_card(request, pk):
     )
 
 
+def _reveal(request, **target) -> HttpResponse:
+    """htmx: the full number in place of the masked one, logged by the service."""
+    try:
+        number = services.personal_data_reveal(by=request.user, **target)
+    except PermissionError as exc:
+        raise PermissionDenied(str(exc)) from exc
+    return HttpResponse(format_html('<span class="font-monospace">{}</span>', number))
+
+
 @login_required
 @require_POST
 def member_reveal(request, pk):
-    member = _get_member_for_user(request, pk)
-    try:
-        number = services.personal_data_reveal(by=request.user, member=member)
-    except PermissionError as exc:
-        raise PermissionDenied(str(exc)) from exc
-    return HttpResponse(f'<span class="font-monospace">{number}</span>')
+    return _reveal(request, member=_get_member_for_user(request, pk))
 
 
 @login_required
 @require_POST
 def household_reveal_phone(request, pk):
-    household = _get_household_for_user(request, pk)
-    try:
-        number = services.personal_data_reveal(by=request.user, household=household)
-    except PermissionError as exc:
-        raise PermissionDenied(str(exc)) from exc
-    return HttpResponse(f'<span class="font-monospace">{number}</span>')
+    return _reveal(request, household=_get_household_for_user(request, pk))
 
 
 def _ledger_form_post(request, pk, form_class, save, success):
