@@ -106,7 +106,9 @@ class MemberForm(ParseOnlyModelForm):
         model = Member
         fields = MEMBER_FIELDS
         widgets = {
-            "id_number": forms.TextInput(attrs={"autocomplete": "off", "maxlength": 18, "class": "font-monospace"}),
+            # No maxlength: a pasted "610902 19780309 0191" must arrive whole; the
+            # service strips spaces and full-width digits before checking.
+            "id_number": forms.TextInput(attrs={"autocomplete": "off", "class": "font-monospace"}),
         }
 
     def __init__(self, *args, **kwargs):
@@ -114,6 +116,8 @@ class MemberForm(ParseOnlyModelForm):
         # Uniqueness of the ID number is checked by the service across the whole
         # registry, with a message that never reveals another region's household.
         self.fields["id_number"].validators = []
+        self.fields["id_number"].max_length = None
+        self.fields["id_number"].widget.attrs.pop("maxlength", None)
         if self.instance.pk:
             self.initial["id_number"] = mask_id_number(self.instance.id_number)
         for name in ("education", "schooling", "disability_category", "work_place", "employer", "ethnicity"):

@@ -32,7 +32,7 @@ def household_list(*, user) -> QuerySet[Household]:
     Two correlated subqueries instead of joins: the page costs the same number of
     queries (one count, one page) whatever its size.
     """
-    heads = Member.objects.filter(household=OuterRef("pk"), relationship=Relationship.HEAD)
+    heads = Member.objects.filter(household=OuterRef("pk"), relationship=Relationship.HEAD).order_by()
     sizes = (
         Member.objects.filter(household=OuterRef("pk"))
         .order_by()
@@ -79,7 +79,9 @@ class HouseholdFilter(django_filters.FilterSet):
     uninsured = django_filters.BooleanFilter(
         method="filter_uninsured", label=_("有未参保成员"), widget=forms.CheckboxInput
     )
-    is_relocated = django_filters.BooleanFilter(label=_("易地扶贫搬迁户"), widget=forms.CheckboxInput)
+    is_relocated = django_filters.BooleanFilter(
+        method="filter_relocated", label=_("易地扶贫搬迁户"), widget=forms.CheckboxInput
+    )
     identification_year = django_filters.NumberFilter(label=_("识别年度"))
 
     class Meta:
@@ -97,17 +99,26 @@ class HouseholdFilter(django_filters.FilterSet):
                 field.widget.attrs["class"] = "form-control"
 
     def filter_search(self, qs, name, value):
-        """户编号 (exact or prefix), 户主 name (contains) or a member's full ID number (exact)."""
+        """户编号 (prefix) or a member's full ID number (exact) when the term is
+        digits and letters; 户主 name (contains) otherwise.
+
+        Deciding up front, instead of OR-ing the three, keeps PostgreSQL on a
+        semi-join within the user's region: with the OR it scans every 户主 of the
+        city (bench/bench_household_list.py measured 4.5× the bare query).
+        """
         value = value.strip()
         if not value:
             return qs
         id_number = normalize_id_number(value)
-        condition = Q(number__startswith=value) | Exists(
-            Member.objects.filter(household=OuterRef("pk"), relationship=Relationship.HEAD, name__contains=value)
-        )
-        if len(id_number) == 18:
-            condition |= Exists(Member.objects.filter(household=OuterRef("pk"), id_number=id_number))
-        return qs.filter(condition)
+        if id_number.isascii():
+            if len(id_number) == 18:
+                return qs.filter(
+                    Q(number__startswith=id_number)
+                    | Exists(Member.objects.filter(household=OuterRef("pk"), id_number=id_number))
+                )
+            return qs.filter(number__startswith=id_number)
+        heads = Member.objects.filter(household=OuterRef("pk"), relationship=Relationship.HEAD, name__contains=value)
+        return qs.filter(Exists(heads))
 
     def filter_special(self, qs, name, value):
         if value == "lost_contact":
@@ -117,6 +128,10 @@ class HouseholdFilter(django_filters.FilterSet):
         if value == "any":
             return qs.filter(Q(lost_contact=True) | Q(released_prisoner=True))
         return qs
+
+    def filter_relocated(self, qs, name, value):
+        # An unticked box means "any", not "not relocated".
+        return qs.filter(is_relocated=True) if value else qs
 
     def filter_uninsured(self, qs, name, value):
         if not value:

@@ -119,6 +119,7 @@ def _household_form_page(request, household: Household | None):
                     messages.success(request, _("已保存户 %(n)s 的修改。") % {"n": household.number})
                 return redirect("households:detail", pk=household.pk)
             except services.RegistryError as error:
+                form.add_error(None, _("未保存：请按标红处的提示修改后再保存。"))
                 _apply_registry_errors(error, form, formset, row_forms)
             except services.ConcurrentEditError as error:
                 form.add_error(None, str(error))

@@ -8,6 +8,9 @@
 - sue:   city supervisor (read-only)
 - root:  administrator
 - zed:   county official of another county (汉阴县 610921)
+
+``registry`` puts households in villages A, A2, B and one in 汉阴县, so that every
+person above sees a different count. Rendered pages are read with ``tests/html.py``.
 """
 
 import pytest

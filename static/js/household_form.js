@@ -12,3 +12,13 @@ document.addEventListener("click", (event) => {
   row.querySelector("[data-restore-member]").classList.toggle("d-none", !removing);
   row.classList.toggle("opacity-50", removing);
 });
+
+// After a refused save, bring the first field in error into view: on a phone it can be
+// several screens below the message at the top.
+document.addEventListener("DOMContentLoaded", () => {
+  const invalid = document.querySelector("#household-form .is-invalid");
+  if (invalid) {
+    invalid.scrollIntoView({ block: "center" });
+    invalid.focus({ preventScroll: true });
+  }
+});

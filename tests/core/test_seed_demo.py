@@ -1,0 +1,177 @@
+"""seed_demo: one demo account per role and realistic households that obey the registry's rules.
+
+Seeding takes a few seconds, so the module seeds once (twice, with the same seed, to
+check that a second run adds rather than clashes) inside a transaction that is rolled
+back when the module is done. Each test only reads.
+"""
+
+import json
+from collections import Counter
+from io import StringIO
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import transaction
+from stdnum.cn import ric
+
+from accounts.demo import DEMO_PASSWORD
+from accounts.models import Role, User
+from households.models import ExitStatus, Household, Member, Relationship, Sex
+from regions.models import Region
+
+HOUSEHOLDS = 200
+
+
+def seed():
+    out = StringIO()
+    call_command("seed_demo", "--households", str(HOUSEHOLDS), "--seed", "1", stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), transaction.atomic():
+        first_output = seed()
+        first = {
+            "households": set(Household.objects.values_list("number", flat=True)),
+            "members": Member.objects.count(),
+            "accounts": json.loads(settings.DEMO_ACCOUNTS_FILE.read_text(encoding="utf-8")),
+            "users": User.objects.count(),
+        }
+        second_output = seed()
+        yield {"first": first, "first_output": first_output, "second_output": second_output}
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def demo(seeded, db):
+    return seeded
+
+
+def test_it_loads_the_region_tree_when_there_is_none(demo):
+    assert "区划：共 1661 个，新增 1661 个" in demo["first_output"]
+    assert Region.objects.count() == 1661
+
+
+def test_it_creates_one_demo_account_per_role(demo):
+    roles = Counter(User.objects.values_list("role", flat=True))
+    assert roles == {
+        Role.VILLAGE_CADRE: 2,
+        Role.TOWN_OFFICIAL: 1,
+        Role.SECTOR: 1,
+        Role.COUNTY_OFFICIAL: 1,
+        Role.CITY_SUPERVISOR: 1,
+        Role.ADMIN: 1,
+    }
+    for user in User.objects.all():
+        user.full_clean()
+        assert user.check_password(DEMO_PASSWORD), user.username
+
+
+def test_it_puts_the_two_cadres_in_villages_of_different_towns(demo):
+    cadres = list(User.objects.filter(role=Role.VILLAGE_CADRE).select_related("region"))
+    assert len(cadres) == 2
+    assert all(c.region.level == Region.Level.VILLAGE for c in cadres)
+    assert cadres[0].region.parent_id != cadres[1].region.parent_id
+    # The town official oversees the first cadre, not the second.
+    town = User.objects.get(role=Role.TOWN_OFFICIAL)
+    assert sorted(c.region.parent_id == town.region_id for c in cadres) == [False, True]
+
+
+def test_it_writes_the_accounts_file(demo):
+    accounts = json.loads(settings.DEMO_ACCOUNTS_FILE.read_text(encoding="utf-8"))
+    assert accounts == demo["first"]["accounts"]
+    assert [a["username"] for a in accounts] == ["cadre", "cadre2", "town", "sector", "county", "supervisor", "admin"]
+    for account in accounts:
+        assert {"username", "password", "role", "region_code"} <= account.keys()
+        user = User.objects.get(username=account["username"])
+        assert account["role"] == user.role
+        assert account["region_code"] == (user.region_id or "")
+        assert user.check_password(account["password"])
+
+
+def test_it_prints_the_accounts(demo):
+    assert "演示账号（用户名 / 密码 / 角色 / 区划）：" in demo["first_output"]
+    assert "cadre        AnKang@2020  村级录入员  610902101201 西关村" in demo["first_output"]
+
+
+def test_it_resets_the_accounts_instead_of_duplicating_them(demo):
+    assert User.objects.count() == demo["first"]["users"] == 7
+
+
+def test_it_creates_the_households_asked_for(demo):
+    assert len(demo["first"]["households"]) == HOUSEHOLDS
+    assert f"演示数据：{HOUSEHOLDS} 户、{demo['first']['members']} 人" in demo["first_output"]
+
+
+def test_it_adds_households_on_a_second_run_without_clashing_numbers(demo):
+    numbers = list(Household.objects.values_list("number", flat=True))
+    assert len(numbers) == len(set(numbers)) == 2 * HOUSEHOLDS
+    assert demo["first"]["households"] < set(numbers)
+    ids = list(Member.objects.values_list("id_number", flat=True))
+    assert len(ids) == len(set(ids))
+
+
+def test_it_numbers_households_after_their_village(demo):
+    for number, village in Household.objects.values_list("number", "village_id"):
+        assert number.startswith(village) and len(number) == 17 and number[12:].isdigit(), number
+
+
+def test_it_gives_the_demo_cadres_a_workable_caseload(demo):
+    for cadre in User.objects.filter(role=Role.VILLAGE_CADRE):
+        assert Household.objects.visible_to(cadre).count() >= 40
+
+
+def test_it_gives_every_member_a_valid_resident_id(demo):
+    numbers = list(Member.objects.values_list("id_number", flat=True))
+    assert len(numbers) > 2 * HOUSEHOLDS
+    for number in numbers:
+        ric.validate(number)  # raises with the reason: length, birth date or check digit
+
+
+def test_it_derives_birth_date_and_sex_from_the_id(demo):
+    for id_number, birth_date, sex in Member.objects.values_list("id_number", "birth_date", "sex"):
+        assert ric.get_birth_date(id_number) == birth_date, id_number
+        # GB 11643: the 17th digit is odd for men, even for women.
+        assert sex == (Sex.MALE if int(id_number[16]) % 2 else Sex.FEMALE), id_number
+
+
+def test_it_gives_each_household_exactly_one_head(demo):
+    heads = Counter(Member.objects.filter(relationship=Relationship.HEAD).values_list("household_id", flat=True))
+    households = set(Household.objects.values_list("id", flat=True))
+    assert set(heads) == households
+    assert set(heads.values()) == {1}
+
+
+def test_it_never_exits_a_household_in_the_year_it_was_identified(demo):
+    for status, identified, exited in Household.objects.values_list("exit_status", "identification_year", "exit_year"):
+        if status == ExitStatus.NOT_EXITED:
+            assert exited is None
+        else:
+            assert exited > identified
+
+
+def test_it_uses_11_digit_mobile_numbers(demo):
+    for phone, helper_phone in Household.objects.values_list("phone", "helper_phone"):
+        for number in (phone, helper_phone):
+            assert len(number) == 11 and number.isdigit() and number.startswith("1"), number
+
+
+def test_it_records_a_created_history_row_for_every_row(demo):
+    assert Household.history.filter(history_type="+").count() == Household.objects.count()
+    assert Member.history.filter(history_type="+").count() == Member.objects.count()
+    reasons = set(Household.history.values_list("history_change_reason", flat=True))
+    assert reasons == {"演示数据"}
+
+
+def test_it_records_the_account_changes(demo):
+    cadre = User.objects.get(username="cadre")
+    assert cadre.history.filter(history_type="+").count() == 1
+    assert "password" not in {f.name for f in User.history.model._meta.get_fields()}
+
+
+def test_it_refuses_a_negative_household_count(db):
+    with pytest.raises(CommandError, match="--households 不能为负数。"):
+        call_command("seed_demo", "--households", "-1", stdout=StringIO())
