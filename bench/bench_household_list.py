@@ -43,19 +43,15 @@ TARGET = (
 # --- the floor: the same page written by hand ---------------------------------------------
 
 
-def floor_sql(*, hide_relocated: bool, number_or: bool = False) -> tuple[str, str]:
-    """The count and page queries. ``hide_relocated``: the app also filters out 易地扶贫搬迁户
-    when its 易地扶贫搬迁户 box is unticked (see ``_app_hides_relocated``); the floor must
-    return the same page, so it does the same while the app does. ``number_or`` adds the
-    app's ``number LIKE 'term%' OR`` in front of the EXISTS (a diagnostic, not the floor):
-    it returns the same rows for a surname, but stops PostgreSQL from using a semi-join."""
+def floor_sql(*, number_or: bool = False) -> tuple[str, str]:
+    """The count and page queries. ``number_or`` adds ``number LIKE 'term%' OR`` in front
+    of the EXISTS (a diagnostic, not the floor): the search once OR-ed the two, which
+    returns the same rows for a surname but stops PostgreSQL from using a semi-join."""
     head = """EXISTS (SELECT 1 FROM households_member m
                       WHERE m.household_id = h.id AND m.relationship = 'head' AND m.name LIKE %(term)s)"""
     if number_or:
         head = f"(h.number LIKE %(number_prefix)s OR {head})"
-    where = f"h.village_id LIKE %(prefix)s AND h.exit_status = %(status)s AND {head}" + (
-        " AND NOT h.is_relocated" if hide_relocated else ""
-    )
+    where = f"h.village_id LIKE %(prefix)s AND h.exit_status = %(status)s AND {head}"
     count = f"SELECT count(*) FROM households_household h WHERE {where}"
     page = f"""
         WITH page AS (
@@ -147,14 +143,13 @@ def _demo_accounts_exist() -> bool:
         return cursor.fetchone()[0] == 2
 
 
-def _common_surname(cursor, prefix: str, *, hide_relocated: bool) -> tuple[str, int] | None:
+def _common_surname(cursor, prefix: str) -> tuple[str, int] | None:
     """The surname (first character) most common among the 未脱贫 户主 the list shows in
     the region: the heaviest search a user is likely to type."""
     cursor.execute(
-        f"""SELECT left(m.name, 1) AS surname, count(*) FROM households_member m
+        """SELECT left(m.name, 1) AS surname, count(*) FROM households_member m
            JOIN households_household h ON h.id = m.household_id
            WHERE m.relationship = 'head' AND h.exit_status = %s AND h.village_id LIKE %s
-           {"AND NOT h.is_relocated" if hide_relocated else ""}
            GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1""",
         [EXIT_STATUS, _like_escape(prefix) + "%"],
     )
@@ -333,12 +328,6 @@ def _app_filterset(username: str, term: str):
     return selectors.HouseholdFilter(request.GET, queryset=selectors.household_list(user=user), request=request)
 
 
-def _app_hides_relocated(username: str, term: str) -> bool:
-    """Whether the list adds ``NOT is_relocated`` although nobody ticked 易地扶贫搬迁户: its
-    BooleanFilter reads an absent checkbox as False (reported as a bug)."""
-    return "is_relocated" in str(_app_filterset(username, term).qs.query)
-
-
 def _app_explain(prefix_user: str, term: str) -> dict:
     """EXPLAIN ANALYZE of the app's own count and page queries, for the record."""
     from django.db import connection
@@ -369,17 +358,15 @@ def run() -> dict:
     floor_conn.autocommit = True
     try:
         with floor_conn.cursor() as cursor:
-            # Any term will do to see the filter's SQL; the surname is chosen knowing the answer.
-            hides_relocated = _app_hides_relocated(COUNTY_USER, "张")
-            term, heads = _common_surname(cursor, COUNTY_PREFIX, hide_relocated=hides_relocated)
-            sql = floor_sql(hide_relocated=hides_relocated)
+            term, heads = _common_surname(cursor, COUNTY_PREFIX)
+            sql = floor_sql()
             county = _measure_user(COUNTY_USER, COUNTY_PREFIX, term, api, cursor, sql)
-            cadre_term, _n = _common_surname(cursor, cadre_prefix, hide_relocated=hides_relocated) or (term, 0)
+            cadre_term, _n = _common_surname(cursor, cadre_prefix) or (term, 0)
             cadre = _measure_user(CADRE_USER, cadre_prefix, cadre_term, api, cursor, sql)
             params = _floor_params(COUNTY_PREFIX, term, PAGE_SIZE)
             floor_explain = {"count": _explain(cursor, sql[0], params), "page": _explain(cursor, sql[1], params)}
             # Diagnosis: the floor with the app's "户编号 prefix OR 户主 name" condition.
-            with_or = floor_sql(hide_relocated=hides_relocated, number_or=True)
+            with_or = floor_sql(number_or=True)
             assert _floor_once(cursor, with_or, params) == _floor_once(cursor, sql, params)
             (with_or_ms, _t), (floor_ms, _t) = _paired_medians(
                 lambda: _floor_once(cursor, with_or, params), lambda: _floor_once(cursor, sql, params)
@@ -405,7 +392,7 @@ def run() -> dict:
     )
     cadre_parts = [f"page {cadre['page']['ratio']:.1f}×"] + ([f"API {cadre['api']['ratio']:.1f}×"] if api else [])
     summary += (
-        f"; the same SQL with the app's `户编号 LIKE q% OR` takes {with_or_ms:.0f} ms"
+        f"; the same SQL with the old `户编号 LIKE q% OR` takes {with_or_ms:.0f} ms"
         f"; village cadre (for information): {', '.join(cadre_parts)}"
     )
     return {
@@ -416,7 +403,6 @@ def run() -> dict:
         "warmup": WARMUP,
         "max_ratio": MAX_RATIO,
         "api_measured": api,
-        "app_hides_relocated": hides_relocated,
         "surname": term,
         "surname_heads": heads,
         "county": county,

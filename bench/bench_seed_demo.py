@@ -24,7 +24,8 @@ def _recreate_database(url: str) -> None:
     conn = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
     conn.autocommit = True
     with conn.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        # FORCE: a benchmark that ran before in this process may still hold a connection.
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cursor.execute(f'CREATE DATABASE "{name}"')
     conn.close()
 

@@ -16,6 +16,7 @@ import platform
 import sys
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -38,7 +39,8 @@ def main(argv: list[str]) -> int:
         result.update(
             name=module.NAME,
             target=module.TARGET,
-            when=datetime.now().isoformat(timespec="seconds"),
+            # Django switches the process's TZ when a benchmark sets it up: be explicit.
+            when=datetime.now(ZoneInfo("Asia/Shanghai")).isoformat(timespec="seconds"),
             machine=f"{platform.machine()}, {platform.python_version()}",
         )
         results[path.stem] = result
