@@ -3,18 +3,20 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.exports import xlsx_streaming_response
 from core.permissions import write_required
-from households import selectors, services
+from households import exports, selectors, services
 from households.forms import (
     HouseholdForm,
     HousingAppraisalForm,
@@ -285,3 +287,77 @@ def member_transfer(request, pk):
                 for message in error.general:
                     form.add_error(None, message)
     return render(request, "households/transfer.html", {"member": member, "form": form})
+
+
+# --- ledgers (台账导出) -----------------------------------------------------------------
+
+
+def _ledger_households(request) -> tuple[QuerySet[Household], bool, str]:
+    """The households of the list page's filter (same query string, same filter, same
+    scope), whether full numbers were asked for, and the filter as the user chose it."""
+    full = request.GET.get("full") == "1"
+    if full and not request.user.can_reveal_personal_data:
+        raise PermissionDenied(_("您的角色不能导出完整的证件号码和电话号码。"))
+    params = request.GET.copy()
+    for name in ("full", "page"):
+        params.pop(name, None)
+    filterset = selectors.HouseholdFilter(
+        params or None, queryset=selectors.household_list(user=request.user), request=request
+    )
+    # The list page shows a bad filter next to its field and lists the rest; a ledger
+    # would silently export more than the user chose, so it refuses instead.
+    if filterset.is_bound and not filterset.is_valid():
+        raise BadRequest(_("筛选条件有误，请返回列表页修改后再导出。"))
+    # Readable in the access record (not percent-encoded).
+    query = "&".join(f"{name}={value}" for name, values in params.lists() for value in values if value)
+    return filterset.qs, full, query
+
+
+def _ledger_response(request, *, title: str, slug: str, columns, rows, full: bool, query: str, recorded: str):
+    """The workbook as an attachment named like "户台账-2020-10-20.xlsx"; a full-number
+    export writes one access row with the number of rows it held (DOMAIN.md §9)."""
+    day = timezone.localdate().isoformat()
+
+    def record(count: int) -> None:
+        exports.ledger_export_record(by=request.user, what=recorded, count=count, query=query)
+
+    return xlsx_streaming_response(
+        filename=f"{title}-{day}.xlsx",
+        fallback_filename=f"{slug}-{day}.xlsx",
+        sheet_title=title,
+        columns=columns,
+        rows=rows,
+        on_complete=record if full else None,
+    )
+
+
+@login_required
+def household_ledger_export(request):
+    """户台账: the households of the current list filter, one row each."""
+    households, full, query = _ledger_households(request)
+    return _ledger_response(
+        request,
+        title=_("户台账"),
+        slug="households",
+        columns=exports.household_ledger_columns(full, region_names=exports.ledger_region_names(user=request.user)),
+        rows=households,
+        full=full,
+        query=query,
+        recorded=_("户台账导出完整号码 %(n)s 户"),
+    )
+
+
+@login_required
+def member_ledger_export(request):
+    """成员台账: every member of the households of the current list filter."""
+    households, full, query = _ledger_households(request)
+    return _ledger_response(
+        request,
+        title=_("成员台账"),
+        slug="members",
+        columns=exports.member_ledger_columns(full),
+        rows=selectors.member_list(user=request.user).filter(household__in=households.values("pk")),
+        full=full,
+        query=query,
+        recorded=_("成员台账导出完整号码 %(n)s 人"),
+    )
