@@ -6,6 +6,7 @@ app_name = "households"
 urlpatterns = [
     path("", views.household_list, name="list"),
     path("new/", views.household_create, name="create"),
+    path("import/template.xlsx", views.import_template, name="import_template"),
     path("export/households.xlsx", views.household_ledger_export, name="export_households"),
     path("export/members.xlsx", views.member_ledger_export, name="export_members"),
     path("member-row/", views.member_row, name="member_row"),
