@@ -1,0 +1,366 @@
+"""Parsing layer of the registry Excel import (DOMAIN.md §2): read an uploaded .xlsx
+into plain dicts of model values, one per row, and cell-level errors.
+
+Pure functions, no database access: the import pipeline later hands the parsed dicts
+to ``household_create`` / ``household_update``, which apply the registry's rules. Here
+we only turn what a cadre typed into values: headers found wherever they are in the
+first rows, labels mapped to ``TextChoices`` values, numbers and ID numbers rescued
+from Excel's number formatting, and a Chinese message for everything that cannot be.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext as _
+from openpyxl import load_workbook
+from openpyxl.utils.datetime import from_excel
+from openpyxl.utils.exceptions import InvalidFileException
+
+from households.excel import HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, MEMBER_COLUMNS, MEMBER_SHEET, ExcelColumn
+from households.idnumbers import normalize_id_number, parse_id_number
+from households.models import PovertyCause
+
+MAX_ROWS = 50000  # data rows per sheet
+HEADER_SEARCH_ROWS = 5
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # .xls, and every password-protected .xlsx
+
+INTEGER_FIELDS = frozenset(["group_no", "identification_year", "exit_year", "disability_grade", "work_months"])
+MULTI_CHOICE_FIELDS: dict[str, type[models.TextChoices]] = {"other_causes": PovertyCause}
+ID_NUMBER_FIELDS = frozenset(["id_number"])
+# Free text in which no space belongs: a name typed as "张 三" is 张三.
+NO_SPACE_FIELDS = frozenset(["name"])
+
+YES_VALUES = frozenset(["是", "Y", "YES", "1", "√", "✓", "✔", "TRUE"])
+NO_VALUES = frozenset(["否", "N", "NO", "0", "×", "✗", "FALSE", ""])
+MULTI_SEPARATORS = re.compile(r"[、,，;；]")
+SCIENTIFIC_RE = re.compile(r"^[0-9]+(\.[0-9]+)?E[+-]?[0-9]+$")
+DATE_RE = re.compile(r"^(\d{4})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*日?$")
+COMPACT_DATE_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+MAX_EXCEL_SERIAL = 2958465  # 9999-12-31
+# Full-width ASCII (Ａ, ３) to half-width, leaving Chinese punctuation in free text alone.
+FULL_WIDTH_ALNUM = {
+    code: code - 0xFEE0
+    for start, stop in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
+    for code in range(start, stop + 1)
+}
+
+NOT_XLSX = "文件已加密或不是 .xlsx 格式，请另存为 Excel 工作簿（.xlsx）后上传"
+ID_LOST_DIGITS = "证件号码被Excel按数字保存，末尾数字已丢失，请将该列设为文本后重新录入"
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read: wrong format, missing sheet or header, too big."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RowError:
+    sheet: str
+    row: int  # the Excel row number, as the cadre sees it
+    column_header: str
+    message: str
+
+
+@dataclass
+class ParsedWorkbook:
+    """Rows are dicts of model field → cleaned value, plus ``row_number``. A field whose
+    cell had an error is left out of its row (the error says why)."""
+
+    households: list[dict[str, Any]] = field(default_factory=list)
+    members: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+# --- cell normalisation -------------------------------------------------------------
+
+
+def _nfkc(value: str) -> str:
+    return unicodedata.normalize("NFKC", value)
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _number_text(value: int | float) -> str:
+    """A number cell in a text column: 13800138000.0 → "13800138000"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def parse_text(value: object, *, code: bool = False, no_spaces: bool = False) -> str:
+    """Text cleaned of stray spaces (incl. the full-width \\u3000) and full-width digits
+    and letters. ``code`` columns (phones, codes) lose every space and are fully NFKC'd."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _("是") if value else _("否")
+    if isinstance(value, int | float):
+        return _number_text(value)
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat(sep=" ")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    text = str(value)
+    if code:
+        return re.sub(r"\s+", "", _nfkc(text))
+    text = text.translate(FULL_WIDTH_ALNUM)
+    if no_spaces:
+        return re.sub(r"\s+", "", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _label_key(label: object) -> str:
+    return re.sub(r"\s+", "", _nfkc(str(label)))
+
+
+def parse_choice(value: object, choices: type[models.TextChoices]) -> str:
+    """A Chinese label → its ``TextChoices`` value; blank → ""."""
+    text = parse_text(value)
+    if not text:
+        return ""
+    by_label = {_label_key(label): choice for choice, label in choices.choices}
+    key = _label_key(text)
+    if key in by_label:
+        return by_label[key]
+    options = "、".join(str(label) for label in choices.labels)
+    raise ValidationError(_("“%(value)s”不是有效的选项，可选：%(options)s") % {"value": text, "options": options})
+
+
+def parse_multi_choice(value: object, choices: type[models.TextChoices]) -> list[str]:
+    """Labels separated by 、,，;； → values in order, without repeats."""
+    result: list[str] = []
+    for part in MULTI_SEPARATORS.split(parse_text(value)):
+        if part.strip():
+            choice = parse_choice(part, choices)
+            if choice not in result:
+                result.append(choice)
+    return result
+
+
+def parse_yes_no(value: object) -> bool:
+    """是/否, Y/N, 1/0, √; blank is 否."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    text = _nfkc(parse_text(value)).replace(" ", "").upper()
+    if text in YES_VALUES:
+        return True
+    if text in NO_VALUES:
+        return False
+    raise ValidationError(_("“%(value)s”不是有效的选项，请填写“是”或“否”") % {"value": parse_text(value)})
+
+
+def parse_integer(value: object) -> int | None:
+    """3, 3.0, "3", "３" → 3; blank → None."""
+    if _is_blank(value):
+        return None
+    if isinstance(value, bool):
+        raise ValidationError(_("“%(value)s”不是整数") % {"value": value})
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        raise ValidationError(_("“%(value)s”不是整数") % {"value": value})
+    text = parse_text(value, code=True)
+    if re.fullmatch(r"[+-]?\d+(\.0*)?", text):
+        return int(text.split(".")[0])
+    raise ValidationError(_("“%(value)s”不是整数") % {"value": parse_text(value)})
+
+
+def parse_id_cell(value: object) -> str:
+    """An ID number cell → the 18-character number (check digit and birth date checked).
+
+    A number cell is accepted only when it still holds all 18 digits and they pass the
+    check digit: Excel keeps 15 significant digits, so most numeric IDs have lost the end.
+    """
+    if isinstance(value, bool):
+        raise ValidationError(_("请填写证件号码。"))
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not value.is_integer():
+            raise ValidationError(_(ID_LOST_DIGITS))
+        number = str(int(value))
+        if len(number) != 18:
+            raise ValidationError(_(ID_LOST_DIGITS))
+        try:
+            return parse_id_number(number).number
+        except ValidationError:
+            raise ValidationError(_(ID_LOST_DIGITS)) from None
+    number = normalize_id_number(value)  # NFKC, no spaces, x → X
+    if SCIENTIFIC_RE.match(number):
+        raise ValidationError(_(ID_LOST_DIGITS))
+    return parse_id_number(number).number
+
+
+def parse_date(value: object) -> datetime.date | None:
+    """A date cell, an Excel serial number (44117 → 2020-10-13), or text such as
+    2020-10-13, 2020/10/13, 2020.10.13, 2020年10月13日 or 20201013; blank → None."""
+    if _is_blank(value):
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    error = ValidationError(
+        _("“%(value)s”不是有效的日期，请写作 2020-10-13、2020/10/13、2020.10.13 或 2020年10月13日")
+        % {"value": parse_text(value)}
+    )
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if 1 <= value <= MAX_EXCEL_SERIAL:
+            return from_excel(value).date()
+        if isinstance(value, int) or value.is_integer():
+            value = str(int(value))  # 20201013 typed as a number
+        else:
+            raise error
+    text = parse_text(value, code=True)
+    match = DATE_RE.match(text) or COMPACT_DATE_RE.match(text)
+    if not match:
+        raise error
+    try:
+        return datetime.date(*(int(part) for part in match.groups()))
+    except ValueError:
+        raise error from None
+
+
+def parse_cell(column: ExcelColumn, value: object) -> Any:
+    """One cell of ``column`` → its model value; raise ValidationError with a Chinese message."""
+    if column.required and _is_blank(value):
+        raise ValidationError(_("请填写“%(header)s”。") % {"header": column.header})
+    if column.field in ID_NUMBER_FIELDS:
+        return parse_id_cell(value)
+    if column.field in MULTI_CHOICE_FIELDS:
+        return parse_multi_choice(value, MULTI_CHOICE_FIELDS[column.field])
+    if column.choices is not None:
+        return parse_choice(value, column.choices)
+    if column.yes_no:
+        return parse_yes_no(value)
+    if column.field in INTEGER_FIELDS:
+        return parse_integer(value)
+    return parse_text(value, code=column.text, no_spaces=column.field in NO_SPACE_FIELDS)
+
+
+# --- headers and rows ---------------------------------------------------------------
+
+
+def normalize_header(value: object) -> str:
+    """'  证件号码＊\\n' → '证件号码': NFKC, no spaces, no trailing required-marker."""
+    if value is None:
+        return ""
+    return re.sub(r"\s+", "", _nfkc(str(value))).rstrip("*")
+
+
+def find_header(rows: list[tuple], columns: list[ExcelColumn]) -> tuple[int, dict[int, ExcelColumn]]:
+    """Among the first rows, the one with the most known headers: (its 0-based index,
+    {column index → column}). Unknown and repeated headers are ignored."""
+    known = {normalize_header(column.header): column for column in columns}
+    best_index, best_map = 0, {}
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        mapping: dict[int, ExcelColumn] = {}
+        for position, value in enumerate(row):
+            column = known.get(normalize_header(value))
+            if column is not None and column not in mapping.values():
+                mapping[position] = column
+        if len(mapping) > len(best_map):
+            best_index, best_map = index, mapping
+    return best_index, best_map
+
+
+def parse_sheet(
+    sheet_name: str, rows: Iterable[tuple], columns: list[ExcelColumn]
+) -> tuple[list[dict], list[RowError]]:
+    """The rows of one sheet (values, first row = Excel row 1) → parsed dicts and errors."""
+    iterator = iter(rows)
+    head: list[tuple] = []
+    for row in iterator:
+        head.append(tuple(row))
+        if len(head) == HEADER_SEARCH_ROWS:
+            break
+    header_index, mapping = find_header(head, columns)
+    missing = [column.header for column in columns if column.required and column not in mapping.values()]
+    if missing:
+        raise ImportFileError(
+            _("“%(sheet)s”表缺少必填列：%(headers)s。请使用系统提供的导入模板。")
+            % {"sheet": sheet_name, "headers": "、".join(missing)}
+        )
+
+    def data_rows() -> Iterable[tuple[int, tuple]]:
+        yield from enumerate(head[header_index + 1 :], start=header_index + 2)
+        yield from enumerate(iterator, start=len(head) + 1)
+
+    parsed: list[dict] = []
+    errors: list[RowError] = []
+    for row_number, row in data_rows():
+        values = {position: row[position] if position < len(row) else None for position in mapping}
+        if all(_is_blank(value) for value in values.values()):
+            continue
+        if len(parsed) >= MAX_ROWS:
+            raise ImportFileError(
+                _("“%(sheet)s”表超过%(max)d行数据的上限，请拆分后分批导入。") % {"sheet": sheet_name, "max": MAX_ROWS}
+            )
+        item: dict[str, Any] = {"row_number": row_number}
+        for position, column in mapping.items():
+            try:
+                item[column.field] = parse_cell(column, values[position])
+            except ValidationError as error:
+                errors.append(RowError(sheet_name, row_number, column.header, error.messages[0]))
+        parsed.append(item)
+    return parsed, errors
+
+
+# --- the workbook -------------------------------------------------------------------
+
+
+def _head_bytes(file: Any) -> bytes:
+    if isinstance(file, str | Path):
+        with open(file, "rb") as handle:
+            return handle.read(8)
+    position = file.tell()
+    head = file.read(8)
+    file.seek(position)
+    return head
+
+
+def read_workbook(file: Any) -> ParsedWorkbook:
+    """Parse an uploaded .xlsx (a path or a binary file object) into household and member
+    rows; raise ImportFileError when the file as a whole cannot be used."""
+    if _head_bytes(file).startswith(OLE_MAGIC):  # .xls or encrypted .xlsx
+        raise ImportFileError(_(NOT_XLSX))
+    try:
+        workbook = load_workbook(file, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError):
+        raise ImportFileError(_(NOT_XLSX)) from None
+    try:
+        missing = [name for name in (HOUSEHOLD_SHEET, MEMBER_SHEET) if name not in workbook.sheetnames]
+        if missing:
+            raise ImportFileError(
+                _("文件中没有“%(sheets)s”工作表，请使用系统提供的导入模板。") % {"sheets": "”、“".join(missing)}
+            )
+        result = ParsedWorkbook()
+        for name, columns, target in (
+            (HOUSEHOLD_SHEET, HOUSEHOLD_COLUMNS, result.households),
+            (MEMBER_SHEET, MEMBER_COLUMNS, result.members),
+        ):
+            sheet = workbook[name]
+            sheet.reset_dimensions()  # some writers record wrong dimensions; read every row
+            rows, errors = parse_sheet(name, sheet.iter_rows(values_only=True), columns)
+            target.extend(rows)
+            result.errors.extend(errors)
+        return result
+    finally:
+        workbook.close()
