@@ -14,7 +14,7 @@ import datetime
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from households.models import PovertyCause
 
 MAX_ROWS = 50000  # data rows per sheet
 HEADER_SEARCH_ROWS = 5
+PROGRESS_EVERY = 1000
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # .xls, and every password-protected .xlsx
 
 INTEGER_FIELDS = frozenset(["group_no", "identification_year", "exit_year", "disability_grade", "work_months"])
@@ -82,6 +83,23 @@ class ParsedWorkbook:
     households: list[dict[str, Any]] = field(default_factory=list)
     members: list[dict[str, Any]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def row_count(self) -> int:
+        return len(self.households) + len(self.members)
+
+    def to_json(self) -> dict:
+        """Plain JSON (the columns hold text, numbers, booleans and lists only), kept
+        between an import's preview and its confirmation."""
+        return {
+            "households": self.households,
+            "members": self.members,
+            "errors": [[e.sheet, e.row, e.column_header, e.message] for e in self.errors],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> ParsedWorkbook:
+        return cls(data["households"], data["members"], [RowError(*e) for e in data["errors"]])
 
 
 # --- cell normalisation -------------------------------------------------------------
@@ -282,9 +300,14 @@ def find_header(rows: list[tuple], columns: list[ExcelColumn]) -> tuple[int, dic
 
 
 def parse_sheet(
-    sheet_name: str, rows: Iterable[tuple], columns: list[ExcelColumn]
+    sheet_name: str,
+    rows: Iterable[tuple],
+    columns: list[ExcelColumn],
+    *,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[list[dict], list[RowError]]:
-    """The rows of one sheet (values, first row = Excel row 1) → parsed dicts and errors."""
+    """The rows of one sheet (values, first row = Excel row 1) → parsed dicts and errors.
+    ``progress`` is called with the number of rows read, every PROGRESS_EVERY rows."""
     iterator = iter(rows)
     head: list[tuple] = []
     for row in iterator:
@@ -306,6 +329,8 @@ def parse_sheet(
     parsed: list[dict] = []
     errors: list[RowError] = []
     for row_number, row in data_rows():
+        if progress and row_number % PROGRESS_EVERY == 0:
+            progress(row_number)
         values = {position: row[position] if position < len(row) else None for position in mapping}
         if all(_is_blank(value) for value in values.values()):
             continue
@@ -336,9 +361,18 @@ def _head_bytes(file: Any) -> bytes:
     return head
 
 
-def read_workbook(file: Any) -> ParsedWorkbook:
+def _recorded_rows(sheet: Any) -> int:
+    try:
+        return int(sheet.max_row or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def read_workbook(file: Any, *, progress: Callable[[int, int], None] | None = None) -> ParsedWorkbook:
     """Parse an uploaded .xlsx (a path or a binary file object) into household and member
-    rows; raise ImportFileError when the file as a whole cannot be used."""
+    rows; raise ImportFileError when the file as a whole cannot be used. ``progress``
+    gets (rows read, rows expected) now and then; the expectation comes from the
+    sheets' recorded dimensions, which some writers leave out (then it is a guess)."""
     if _head_bytes(file).startswith(OLE_MAGIC):  # .xls or encrypted .xlsx
         raise ImportFileError(_(NOT_XLSX))
     try:
@@ -352,13 +386,23 @@ def read_workbook(file: Any) -> ParsedWorkbook:
                 _("文件中没有“%(sheets)s”工作表，请使用系统提供的导入模板。") % {"sheets": "”、“".join(missing)}
             )
         result = ParsedWorkbook()
-        for name, columns, target in (
+        sheets = [
             (HOUSEHOLD_SHEET, HOUSEHOLD_COLUMNS, result.households),
             (MEMBER_SHEET, MEMBER_COLUMNS, result.members),
-        ):
+        ]
+        expected = [_recorded_rows(workbook[name]) for name, _columns, _target in sheets]
+        read_before = 0
+        for (name, columns, target), sheet_rows in zip(sheets, expected, strict=True):
             sheet = workbook[name]
             sheet.reset_dimensions()  # some writers record wrong dimensions; read every row
-            rows, errors = parse_sheet(name, sheet.iter_rows(values_only=True), columns)
+
+            def report(rows_read: int, before: int = read_before) -> None:
+                if progress:
+                    done = before + rows_read
+                    progress(done, max(sum(expected), done + 1))
+
+            rows, errors = parse_sheet(name, sheet.iter_rows(values_only=True), columns, progress=report)
+            read_before += sheet_rows
             target.extend(rows)
             result.errors.extend(errors)
         return result

@@ -89,6 +89,41 @@ class ConcurrentEditError(Exception):
     """Someone else saved the household after this edit began."""
 
 
+class RegistryLookups:
+    """The registry facts the §2 rules consult, asked one household at a time.
+
+    Forms and the API use this class; the Excel import hands the same rules a
+    ``PreloadedLookups`` (households/import_plan.py) that answers from a few set-based
+    queries for the whole file. Either way the rules themselves are written once.
+    """
+
+    def __init__(self, by: User):
+        self.by = by
+
+    def number_taken(self, number: str, *, exclude_pk: int | None) -> bool:
+        return Household.objects.filter(number=number).exclude(pk=exclude_pk).exists()
+
+    def village(self, code: str) -> Region | None:
+        return Region.objects.filter(code=code).first()
+
+    def village_visible(self, village: Region) -> bool:
+        return Region.objects.visible_to(self.by).filter(code=village.code).exists()
+
+    def id_clashes(self, numbers: list[str], *, keep_pks: list[int]) -> list[IdClash]:
+        """Members registered under any of ``numbers``, other than ``keep_pks``."""
+        clashes = Member.objects.filter(id_number__in=numbers).exclude(pk__in=keep_pks).select_related("household")
+        visible = set(Member.objects.visible_to(self.by).filter(id_number__in=numbers).values_list("pk", flat=True))
+        return [IdClash(m.id_number, m.household.number, m.name, m.pk in visible) for m in clashes]
+
+
+@dataclass(frozen=True)
+class IdClash:
+    id_number: str
+    household_number: str
+    name: str
+    visible: bool
+
+
 def _label(model, name: str) -> str:
     if name == "members":
         return str(_("家庭成员"))
@@ -101,7 +136,15 @@ def _label(model, name: str) -> str:
 # --- validation ---------------------------------------------------------------
 
 
-def _clean_household(data: dict, *, by: User, instance: Household | None, errors: RegistryError) -> dict:
+def _clean_household(
+    data: dict,
+    *,
+    by: User,
+    instance: Household | None,
+    errors: RegistryError,
+    lookups: RegistryLookups | None = None,
+) -> dict:
+    lookups = lookups or RegistryLookups(by)
     data = {k: data[k] for k in HOUSEHOLD_FIELDS if k in data}
     for key, label in (("phone", _("联系电话")), ("helper_phone", _("帮扶责任人电话"))):
         try:
@@ -112,20 +155,20 @@ def _clean_household(data: dict, *, by: User, instance: Household | None, errors
     data["number"] = number
     if not number:
         errors.add("number", _("请填写户编号。"))
-    elif Household.objects.filter(number=number).exclude(pk=getattr(instance, "pk", None)).exists():
+    elif lookups.number_taken(number, exclude_pk=getattr(instance, "pk", None)):
         errors.add("number", _("户编号 %(n)s 已存在，不能重复登记。") % {"n": number})
     group_no = data.get("group_no")
     if group_no in (None, "") or int(group_no) < 1:
         errors.add("group_no", _("村民小组应为正整数。"))
     village = data.get("village")
     if isinstance(village, str):
-        village = Region.objects.filter(code=village).first()
+        village = lookups.village(village)
         data["village"] = village
     if village is None:
         errors.add("village", _("请选择所属村。"))
     elif village.level != Region.Level.VILLAGE:
         errors.add("village", _("所属村必须是村或社区一级的区划。"))
-    elif not Region.objects.visible_to(by).filter(code=village.code).exists():
+    elif not lookups.village_visible(village):
         errors.add("village", _("所选村不在您的管辖范围内。"))
     other = list(data.get("other_causes") or [])
     bad = [c for c in other if c not in PovertyCause.values]
@@ -225,23 +268,25 @@ def _check_family(members: dict[int, dict], errors: RegistryError) -> None:
 
 
 def _check_registry_duplicates(
-    members: dict[int, dict], *, keep: list[Member], by: User, errors: RegistryError
+    members: dict[int, dict],
+    *,
+    keep: list[Member],
+    by: User,
+    errors: RegistryError,
+    lookups: RegistryLookups | None = None,
 ) -> None:
     """An ID number exists once in the whole registry (DOMAIN.md §2), also outside the
     user's region; then the message says so without saying where."""
     numbers = {m["id_number"]: i for i, m in members.items() if m.get("id_number")}
     if not numbers:
         return
-    clashes = (
-        Member.objects.filter(id_number__in=numbers).exclude(pk__in=[m.pk for m in keep]).select_related("household")
-    )
-    visible = set(Member.objects.visible_to(by).filter(id_number__in=numbers).values_list("pk", flat=True))
-    for other in clashes:
-        index = numbers[other.id_number]
-        if other.pk in visible:
+    lookups = lookups or RegistryLookups(by)
+    for clash in lookups.id_clashes(list(numbers), keep_pks=[m.pk for m in keep]):
+        index = numbers[clash.id_number]
+        if clash.visible:
             message = _(
                 "该证件号码已登记在户 %(n)s（%(name)s），同一人只能登记一次；如该成员迁入本户，请使用成员转移。"
-            ) % {"n": other.household.number, "name": other.name}
+            ) % {"n": clash.household_number, "name": clash.name}
         else:
             message = _(
                 "该证件号码已在其他地区登记，同一人只能登记一次；如该成员迁入本户，请联系其原户所在地办理成员转移。"

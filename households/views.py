@@ -11,13 +11,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.exports import xlsx_streaming_response
 from core.permissions import write_required
-from households import excel, exports, selectors, services
+from households import exports, selectors, services
 from households.forms import (
     HouseholdForm,
     HousingAppraisalForm,
@@ -28,7 +27,6 @@ from households.forms import (
     member_rows,
 )
 from households.models import Household, Member, MemberTransfer
-from regions.models import Region
 
 PAGE_SIZE = 20
 
@@ -368,15 +366,8 @@ def member_ledger_export(request):
 @login_required
 @write_required
 def import_template(request):
-    """The blank .xlsx a cadre fills in to register households in bulk; its village
-    sheet lists only the villages this user may import into."""
-    villages = (
-        Region.objects.visible_to(request.user)
-        .filter(level=Region.Level.VILLAGE)
-        .order_by("code")
-        .values_list("code", "name")
-    )
-    content = excel.household_template(villages=list(villages))
-    response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename="贫困户导入模板.xlsx")
-    return response
+    """The blank .xlsx a cadre fills in to register households in bulk (the same file as
+    the import page's template link)."""
+    from imports.views import import_template
+
+    return import_template(request, "households")

@@ -5,15 +5,18 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import MeView, ObtainTokenView
 from households.api import HouseholdViewSet, MemberViewSet
+from imports.api import ImportErrorReportView, ImportJobViewSet
 from regions.api import RegionViewSet
 
 router = DefaultRouter()
 router.register("regions", RegionViewSet, basename="region")
 router.register("households", HouseholdViewSet, basename="household")
 router.register("members", MemberViewSet, basename="member")
+router.register("imports", ImportJobViewSet, basename="import")
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("me/", MeView.as_view(), name="api-me"),
+    path("imports/<int:pk>/errors.xlsx", ImportErrorReportView.as_view(), name="import-errors"),
     path("", include(router.urls)),
 ]

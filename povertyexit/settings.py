@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "accounts",
     "regions",
     "households",
+    "imports",
     "exits",
     "monitoring",
 ]
@@ -185,6 +186,11 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(DATA_DIR / "media")))
 MEDIA_URL = "media/"
+
+# Excel imports (imports app): the largest file accepted, and up to which size a file is
+# checked and applied inside the request instead of by a Celery task.
+IMPORT_MAX_BYTES = env.int("POVERTYEXIT_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+IMPORT_INLINE_MAX_BYTES = env.int("POVERTYEXIT_IMPORT_INLINE_MAX_BYTES", default=256 * 1024)
 
 # --- Security ---------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

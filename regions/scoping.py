@@ -36,6 +36,13 @@ def scope_prefix(user: User | None) -> str | None:
     return user.region.prefix
 
 
+def code_visible_to(user: User | None, code: str) -> bool:
+    """Whether a row placed at region ``code`` is in ``user``'s scope: the same test as
+    ``visible_to``, for rows already loaded (a bulk import checks thousands at once)."""
+    prefix = scope_prefix(user)
+    return prefix is not NO_SCOPE and str(code).startswith(prefix)
+
+
 class ScopedQuerySet(models.QuerySet):
     #: Lookup path from this model to the code of the region that places a row,
     #: e.g. ``"village__code"`` (the FK column holds the code, so no join is made).

@@ -17,6 +17,6 @@ def test_it_translates_every_message():
 def test_it_ships_a_compiled_catalog_matching_the_source():
     po = polib.pofile(str(PO))
     mo = polib.mofile(str(PO.with_suffix(".mo")))
-    compiled = {entry.msgid: entry.msgstr for entry in mo}
-    stale = [entry.msgid for entry in po if compiled.get(entry.msgid) != entry.msgstr]
+    compiled = {(entry.msgctxt, entry.msgid): entry.msgstr for entry in mo}
+    stale = [entry.msgid for entry in po if compiled.get((entry.msgctxt, entry.msgid)) != entry.msgstr]
     assert stale == [], "run `make messages` to recompile locale/en"

@@ -90,6 +90,7 @@ def test_it_is_refused_to_a_read_only_supervisor(client, sue):
 
 def test_it_is_linked_from_the_list_for_writers_only(client, alice, sue):
     client.force_login(alice)
-    assert URL.encode() in client.get("/households/").content
+    assert b"/imports/households/new/" in client.get("/households/").content
+    assert b"/imports/households/template.xlsx" in client.get("/imports/households/new/").content
     client.force_login(sue)
-    assert URL.encode() not in client.get("/households/").content
+    assert b"/imports/households/new/" not in client.get("/households/").content
