@@ -165,8 +165,8 @@ class HousingAppraisalForm(ParseOnlyModelForm):
         model = HousingAppraisal
         fields = ["grade", "appraised_on", "appraising_unit", "outcome", "outcome_date", "notes"]
         widgets = {
-            "appraised_on": forms.DateInput(attrs={"type": "date"}),
-            "outcome_date": forms.DateInput(attrs={"type": "date"}),
+            "appraised_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "outcome_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "notes": forms.Textarea(attrs={"rows": 2}),
         }
 
@@ -176,7 +176,10 @@ class WaterAssessmentForm(ParseOnlyModelForm):
         model = WaterAssessment
         fields = ["assessed_on", "quality_ok", "litres_per_person_day", "piped_to_house", "round_trip_minutes",
                   "reliability_percent", "notes"]  # fmt: skip
-        widgets = {"assessed_on": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 2})}
+        widgets = {
+            "assessed_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
 
 
 class MemberTransferForm(BootstrapErrorsMixin, forms.Form):

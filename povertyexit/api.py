@@ -4,6 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import MeView, ObtainTokenView
+from exits.api import CampaignViewSet, ExitCaseViewSet
 from households.api import HouseholdViewSet, MemberViewSet
 from imports.api import ImportErrorReportView, ImportJobViewSet
 from regions.api import RegionViewSet
@@ -13,6 +14,8 @@ router.register("regions", RegionViewSet, basename="region")
 router.register("households", HouseholdViewSet, basename="household")
 router.register("members", MemberViewSet, basename="member")
 router.register("imports", ImportJobViewSet, basename="import")
+router.register("exit-campaigns", CampaignViewSet, basename="exit-campaign")
+router.register("exit-cases", ExitCaseViewSet, basename="exit-case")
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),

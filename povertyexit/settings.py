@@ -191,6 +191,8 @@ MEDIA_URL = "media/"
 # checked and applied inside the request instead of by a Celery task.
 IMPORT_MAX_BYTES = env.int("POVERTYEXIT_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 IMPORT_INLINE_MAX_BYTES = env.int("POVERTYEXIT_IMPORT_INLINE_MAX_BYTES", default=256 * 1024)
+# Evidence attached to exit steps and criteria (PDF, JPG, PNG).
+EXIT_ATTACHMENT_MAX_BYTES = env.int("POVERTYEXIT_EXIT_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 
 # --- Security ---------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -228,6 +230,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" or a 达标/未达标 field: name each choice set once.
+    "ENUM_NAME_OVERRIDES": {
+        "ImportStatusEnum": "imports.models.ImportStatus",
+        "ExitCaseStatusEnum": "exits.models.CaseStatus",
+        "ObjectionStatusEnum": "exits.models.ObjectionStatus",
+        "CriterionResultEnum": "exits.models.CriterionResult",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------

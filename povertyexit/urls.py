@@ -16,6 +16,7 @@ urlpatterns = [
     path("regions/", include("regions.urls")),
     path("households/", include("households.urls")),
     path("imports/", include("imports.urls")),
+    path("exits/", include("exits.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("povertyexit.api")),

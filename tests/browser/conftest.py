@@ -183,3 +183,7 @@ def log_in(page):
         page.get_by_role("button", name="登录", exact=True).click()
 
     return log_in_as
+
+
+# The exit workflow's fixtures (campaign, certifiers) for browser tests of exit cases.
+from tests.exits.conftest import campaign, certifiers  # noqa: E402, F401

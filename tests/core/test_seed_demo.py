@@ -60,7 +60,8 @@ def test_it_creates_one_demo_account_per_role(demo):
     assert roles == {
         Role.VILLAGE_CADRE: 2,
         Role.TOWN_OFFICIAL: 1,
-        Role.SECTOR: 1,
+        # One department per exit criterion, so a demo case can be certified through.
+        Role.SECTOR: 5,
         Role.COUNTY_OFFICIAL: 1,
         Role.CITY_SUPERVISOR: 1,
         Role.ADMIN: 1,
@@ -83,7 +84,10 @@ def test_it_puts_the_two_cadres_in_villages_of_different_towns(demo):
 def test_it_writes_the_accounts_file(demo):
     accounts = json.loads(settings.DEMO_ACCOUNTS_FILE.read_text(encoding="utf-8"))
     assert accounts == demo["first"]["accounts"]
-    assert [a["username"] for a in accounts] == ["cadre", "cadre2", "town", "sector", "county", "supervisor", "admin"]
+    assert [a["username"] for a in accounts] == [
+        "cadre", "cadre2", "town", "sector", "sector_poverty", "sector_housing", "sector_health", "sector_water",
+        "county", "supervisor", "admin",
+    ]  # fmt: skip
     for account in accounts:
         assert {"username", "password", "role", "region_code"} <= account.keys()
         user = User.objects.get(username=account["username"])
@@ -98,7 +102,7 @@ def test_it_prints_the_accounts(demo):
 
 
 def test_it_resets_the_accounts_instead_of_duplicating_them(demo):
-    assert User.objects.count() == demo["first"]["users"] == 7
+    assert User.objects.count() == demo["first"]["users"] == 11
 
 
 def test_it_creates_the_households_asked_for(demo):
@@ -162,8 +166,11 @@ def test_it_uses_11_digit_mobile_numbers(demo):
 def test_it_records_a_created_history_row_for_every_row(demo):
     assert Household.history.filter(history_type="+").count() == Household.objects.count()
     assert Member.history.filter(history_type="+").count() == Member.objects.count()
-    reasons = set(Household.history.values_list("history_change_reason", flat=True))
+    reasons = set(Household.history.filter(history_type="+").values_list("history_change_reason", flat=True))
     assert reasons == {"演示数据"}
+    # Households whose demo exit case reached 系统标注 were then marked 已脱贫, on record.
+    marked = Household.history.filter(history_type="~").values_list("history_change_reason", flat=True)
+    assert set(marked) <= {"演示数据：系统标注"}
 
 
 def test_it_records_the_account_changes(demo):

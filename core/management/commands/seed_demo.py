@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.demo import DEMO_ACCOUNTS, seed_accounts
+from exits.demo import seed_exit_cases
 from households.demo import seed_households
 from regions.models import Region
 
@@ -38,8 +39,12 @@ class Command(BaseCommand):
         result = seed_households(
             households=households, villages=villages, favoured=favoured, seed=seed, chunk=chunk, progress=progress
         )
+        exits = seed_exit_cases(seed=seed)
         elapsed = time.monotonic() - started
         self.stdout.write(
-            self.style.SUCCESS(f"演示数据：{result['households']} 户、{result['members']} 人，用时 {elapsed:.1f} 秒。")
+            self.style.SUCCESS(
+                f"演示数据：{result['households']} 户、{result['members']} 人、{exits['cases']} 个退出案件，"
+                f"用时 {elapsed:.1f} 秒。"
+            )
         )
         call_command("show_demo_accounts", stdout=self.stdout)

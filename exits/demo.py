@@ -1,0 +1,234 @@
+"""Demo exit cases for `seed_demo` (development and benchmarks only).
+
+Creates the campaign "2020年度贫困户退出" with the seed's deadlines and enrols part of
+the households that had not exited by 2019. Cases are left at every step: most done
+in time in autumn 2020, the rest at each step (and so overdue today), some with
+failing criteria, some with an open objection in the notice, some ready for approval.
+Criteria are measured from the registry by ``exits.criteria`` like real cases; rows
+are written with COPY and their history (core/bulk.py), so this scales with the seed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Role, User
+from core.bulk import allocate_ids, bulk_insert_with_history
+from exits.criteria import load_registry_data, measure
+from exits.models import (
+    DEFAULT_STEP_LEVELS,
+    DONE,
+    POVERTY_LINES,
+    Campaign,
+    CaseStatus,
+    Criterion,
+    CriterionCheck,
+    CriterionResult,
+    ExitCase,
+    Objection,
+    Step,
+    StepRecord,
+)
+from exits.services import ARCHIVE_ITEMS
+from households.models import ExitStatus, Household
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CHUNK = 2000
+
+
+def demo_campaign() -> Campaign:
+    campaign, _created = Campaign.objects.get_or_create(
+        year=2020,
+        defaults={
+            "name": "2020年度贫困户退出",
+            "income_line": POVERTY_LINES[2020],
+            "village_deadline": datetime.date(2020, 10, 20),
+            "town_deadline": datetime.date(2020, 10, 31),
+            "county_deadline": datetime.date(2020, 11, 10),
+            "marking_deadline": datetime.date(2020, 11, 20),
+            "step_levels": dict(DEFAULT_STEP_LEVELS),
+        },
+    )
+    return campaign
+
+
+def _at(day: datetime.date, rng: random.Random) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(rng.randint(8, 17), rng.randint(0, 59)), tzinfo=SHANGHAI)
+
+
+def _record(step: int, case: dict, rng: random.Random, day: datetime.date) -> dict:
+    if step == Step.VERIFY:
+        return {"head_signed": True, "food_clothing_secure": True, "signed_on": day.isoformat(), "note": ""}
+    if step == Step.APPRAISE:
+        attendance = rng.randint(25, 60)
+        against = rng.randint(0, 3)
+        return {
+            "meeting_date": day.isoformat(),
+            "attendance": attendance,
+            "votes_for": attendance - against - rng.randint(0, 2),
+            "votes_against": against,
+            "minutes": "村两委会同村民代表评议，同意该户退出。",
+        }
+    if step == Step.CROSS_CHECK:
+        return {"checking_unit": case["cross_unit"], "checking_unit_name": "", "findings": "未发现问题"}
+    if step == Step.REVIEW:
+        return {"opinion": "经审核，学籍、参保、住房、饮水数据比对一致，同意退出。"}
+    if step == Step.NOTICE:
+        return {"note": "公示期满无异议"}
+    if step == Step.APPROVE:
+        return {"opinion": "同意退出"}
+    if step == Step.ARCHIVE:
+        return {"checklist": list(ARCHIVE_ITEMS)}
+    return {"marked_on": day.isoformat(), "operator": "陈立新"}
+
+
+# Where demo cases stop (share of cases): most are done; the rest wait at each step.
+STOP_WEIGHTS = {1: 8, 2: 7, 3: 7, 4: 6, 5: 8, 6: 8, 7: 4, 8: 4, DONE: 48}
+# The day each step was done when done in time (campaign deadlines 10-20, 10-31, 11-10, 11-20).
+STEP_DAYS = {1: (10, 8), 2: (10, 15), 3: (10, 23), 4: (10, 28), 5: (11, 6), 6: (11, 7), 7: (11, 9), 8: (11, 16)}
+
+
+def seed_exit_cases(*, share: float = 0.8, seed: int = 2020) -> dict[str, int]:
+    """Enrol ``share`` of the eligible households into the 2020 campaign."""
+    rng = random.Random(seed)
+    campaign = demo_campaign()
+    users = {u.role: u for u in User.objects.filter(username__in=["cadre", "town", "county"])}
+    certifiers = {u.sector: u for u in User.objects.filter(role=Role.SECTOR, username__startswith="sector")}
+    if len(users) < 3:
+        return {"cases": 0}
+    enrolled = ExitCase.objects.filter(campaign=campaign).values("household_id")
+    eligible = list(
+        Household.objects.filter(exit_status=ExitStatus.NOT_EXITED, identification_year__lt=campaign.year)
+        .exclude(pk__in=enrolled)
+        .exclude(lost_contact=True)
+        .exclude(released_prisoner=True)
+        .order_by("pk")
+        .values_list("pk", "village_id")
+    )
+    chosen = [row for row in eligible if rng.random() < share]
+    created = 0
+    for start in range(0, len(chosen), CHUNK):
+        with transaction.atomic():
+            created += _seed_chunk(campaign, chosen[start : start + CHUNK], rng, users, certifiers)
+    return {"cases": created}
+
+
+def _seed_chunk(campaign, chunk, rng, users, certifiers) -> int:
+    household_ids = [pk for pk, _village in chunk]
+    registry = load_registry_data(household_ids, year=campaign.year)
+    now = timezone.now()
+    case_ids = allocate_ids(ExitCase, len(chunk))
+    cases, checks, steps, objections, exited = [], [], [], [], []
+    for case_id, (household_id, village) in zip(case_ids, chunk, strict=True):
+        results = measure(campaign, registry[household_id])
+        all_met = all(m.result == CriterionResult.MET for m in results.values())
+        stop = rng.choices(list(STOP_WEIGHTS), weights=list(STOP_WEIGHTS.values()))[0]
+        if stop > Step.APPROVE and not all_met:
+            stop = rng.choice([1, 2, 3, 4, 5, 6])  # a failing household is not approved
+        case = {
+            "id": case_id,
+            "campaign_id": campaign.pk,
+            "household_id": household_id,
+            "village_id": village,
+            "current_step": stop,
+            "status": CaseStatus.EXITED if stop == DONE else CaseStatus.IN_PROGRESS,
+            "notice_started_on": None,
+            "enrolled_by_id": users[Role.VILLAGE_CADRE].pk,
+            "enrolled_at": _at(datetime.date(2020, 10, 1), rng),
+            "exited_on": None,
+            "version": 1,
+            "updated_at": now,
+            # The cross-check team comes from a village of another town of the county.
+            "cross_unit": village[:6] + ("102" if village[6:9] != "102" else "101") + "201",
+        }
+        for step in range(1, min(stop, DONE)):
+            month, day = STEP_DAYS[step]
+            done = datetime.date(2020, month, day + rng.randint(-2, 2))
+            level_user = users[Role.TOWN_OFFICIAL if step in (3, 4) else Role.COUNTY_OFFICIAL]
+            if step <= 2:
+                level_user = users[Role.VILLAGE_CADRE]
+            steps.append(
+                {
+                    "case_id": case_id,
+                    "step": step,
+                    "data": _record(step, case, rng, done),
+                    "completed_by_id": level_user.pk,
+                    "completed_at": _at(done, rng),
+                    "is_reset": False,
+                    "reset_at": None,
+                    "reset_reason": "",
+                }
+            )
+        if stop >= Step.NOTICE:
+            case["notice_started_on"] = datetime.date(2020, 10, 29)
+            if stop == Step.NOTICE and rng.random() < 0.35:
+                objections.append(
+                    {
+                        "case_id": case_id,
+                        "raised_on": datetime.date(2020, 11, 2),
+                        "raised_by_name": "",
+                        "content": "反映该户家庭收入填报偏高，请核实务工收入。",
+                        "recorded_by_id": users[Role.TOWN_OFFICIAL].pk,
+                        "status": "open",
+                        "resolution": "",
+                        "resolved_by_id": None,
+                        "resolved_at": None,
+                        "created_at": _at(datetime.date(2020, 11, 2), rng),
+                    }
+                )
+        if stop == DONE:
+            case["exited_on"] = datetime.date(2020, 11, 16)
+            exited.append(household_id)
+        for criterion, measurement in results.items():
+            certifier = certifiers.get(_sector(criterion))
+            certified = (
+                measurement.result == CriterionResult.MET
+                and certifier is not None
+                and (stop >= Step.APPROVE or rng.random() < 0.6)
+            )
+            checks.append(
+                {
+                    "case_id": case_id,
+                    "criterion": criterion,
+                    "result": measurement.result,
+                    "measured": measurement.measured,
+                    "failures": [str(f) for f in measurement.failures],
+                    "measured_at": now,
+                    "assessment": "",
+                    "assessment_note": "",
+                    "assessed_by_id": None,
+                    "assessed_at": None,
+                    "certified_by_id": certifier.pk if certified else None,
+                    "certified_at": _at(datetime.date(2020, 10, 5), rng) if certified else None,
+                    "certification_note": "行业数据比对一致" if certified else "",
+                }
+            )
+        del case["cross_unit"]
+        cases.append(case)
+    for model, rows in ((ExitCase, cases), (CriterionCheck, checks), (StepRecord, steps), (Objection, objections)):
+        missing = [row for row in rows if "id" not in row]
+        for row_id, row in zip(allocate_ids(model, len(missing)), missing, strict=True):
+            row["id"] = row_id
+        bulk_insert_with_history(model, rows, change_reason="演示数据")
+    if exited:
+        households = list(Household.objects.filter(pk__in=exited))
+        for household in households:
+            household.exit_status, household.exit_year = ExitStatus.EXITED, campaign.year
+            household.version += 1
+        from simple_history.utils import bulk_update_with_history
+
+        bulk_update_with_history(
+            households, Household, ["exit_status", "exit_year", "version"], default_change_reason="演示数据：系统标注"
+        )
+    return len(cases)
+
+
+def _sector(criterion: str) -> str:
+    from exits.models import CRITERION_SECTOR
+
+    return CRITERION_SECTOR[Criterion(criterion)]

@@ -1,0 +1,199 @@
+"""Reading exit cases: scoped lists with the facts pages filter on (overdue, failing
+criteria), the filter set shared by pages, API and ledger, and deadline arithmetic."""
+
+from __future__ import annotations
+
+import datetime
+
+import django_filters
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from exits.models import (
+    DONE,
+    STEP_COUNT,
+    Campaign,
+    Criterion,
+    CriterionCheck,
+    CriterionResult,
+    ExitCase,
+    Objection,
+    ObjectionStatus,
+    SpecialSituation,
+    Step,
+)
+from households.models import Member, Relationship
+from regions.models import Region
+
+
+def overdue_q(campaigns: list[Campaign], *, today: datetime.date | None = None) -> Q:
+    """Cases whose current step's level deadline has passed: one OR over the
+    (campaign, step) pairs that are late, so the database does the filtering."""
+    today = today or timezone.localdate()
+    condition = Q(pk__in=[])
+    for campaign in campaigns:
+        late = [step for step in range(1, STEP_COUNT + 1) if campaign.deadline_for(step) < today]
+        if late:
+            condition |= Q(campaign_id=campaign.pk, current_step__in=late)
+    return condition
+
+
+def case_list(*, user: User) -> QuerySet[ExitCase]:
+    head = Member.objects.filter(household_id=OuterRef("household_id"), relationship=Relationship.HEAD)
+    return (
+        ExitCase.objects.visible_to(user)
+        .select_related("campaign", "household", "village")
+        .annotate(
+            head_name=Subquery(head.values("name")[:1]),
+            member_count=Subquery(
+                Member.objects.filter(household_id=OuterRef("household_id"))
+                .values("household_id")
+                .annotate(n=Count("pk"))
+                .values("n")[:1]
+            ),
+            failing_count=Count("criteria", filter=~Q(criteria__result=CriterionResult.MET), distinct=True),
+            uncertified_count=Count("criteria", filter=Q(criteria__certified_at__isnull=True), distinct=True),
+            open_objections=Exists(Objection.objects.filter(case_id=OuterRef("pk"), status=ObjectionStatus.OPEN)),
+        )
+        .order_by("village_id", "household__number")
+    )
+
+
+def case_get(*, user: User, pk: int) -> ExitCase:
+    return ExitCase.objects.visible_to(user).select_related("campaign", "household", "village").get(pk=pk)
+
+
+def campaign_list() -> QuerySet[Campaign]:
+    return Campaign.objects.all()
+
+
+def current_campaign() -> Campaign | None:
+    return Campaign.objects.filter(is_active=True).order_by("-year").first()
+
+
+def step_choices():
+    return [(value, f"{value}. {label}") for value, label in Step.choices] + [(DONE, _("已完成"))]
+
+
+class ExitCaseFilter(django_filters.FilterSet):
+    campaign = django_filters.ModelChoiceFilter(
+        label=_("退出批次"), queryset=Campaign.objects.all(), empty_label=_("全部批次")
+    )
+    region = django_filters.CharFilter(label=_("区划"), method="filter_region")
+    step = django_filters.ChoiceFilter(
+        label=_("当前步骤"), field_name="current_step", choices=step_choices(), empty_label=_("全部步骤")
+    )
+    overdue = django_filters.BooleanFilter(label=_("已逾期"), method="filter_overdue")
+    failing = django_filters.ChoiceFilter(
+        label=_("未达标的标准"), choices=Criterion.choices, method="filter_failing", empty_label=_("不限")
+    )
+    q = django_filters.CharFilter(label=_("搜索"), method="filter_q")
+
+    class Meta:
+        model = ExitCase
+        fields = ["campaign", "region", "step", "overdue", "failing", "q"]
+
+    def filter_region(self, queryset, name, value):
+        code = str(value).strip()
+        region = Region.objects.filter(code=code).first()
+        return queryset.in_region(region.prefix) if region else queryset.none()
+
+    def filter_overdue(self, queryset, name, value):
+        if value is None:
+            return queryset
+        condition = overdue_q(list(Campaign.objects.all()))
+        return queryset.filter(condition) if value else queryset.exclude(condition)
+
+    def filter_failing(self, queryset, name, value):
+        failing = CriterionCheck.objects.filter(case_id=OuterRef("pk"), criterion=value).exclude(
+            result=CriterionResult.MET
+        )
+        return queryset.filter(Exists(failing))
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        if value.isascii():
+            return queryset.filter(household__number__startswith=value)
+        heads = Member.objects.filter(relationship=Relationship.HEAD, name__startswith=value).values("household_id")
+        return queryset.filter(household_id__in=heads)
+
+
+def deadline_status(deadline: datetime.date, *, today: datetime.date | None = None) -> dict:
+    """{"deadline", "days_left" (negative when overdue), "overdue"} for display."""
+    today = today or timezone.localdate()
+    days = (deadline - today).days
+    return {"deadline": deadline, "days_left": days, "days_overdue": -days, "overdue": days < 0}
+
+
+def case_timeline(case: ExitCase) -> list[dict]:
+    """The eight steps of a case: standing record (who, when, what), the returned ones,
+    the deadline and whether it is late."""
+    records = list(case.steps.select_related("completed_by").order_by("completed_at"))
+    attachments = list(case.attachments.filter(step__isnull=False).select_related("uploaded_by"))
+    today = timezone.localdate()
+    timeline = []
+    for step, label in Step.choices:
+        standing = next((r for r in records if r.step == step and not r.is_reset), None)
+        deadline = case.campaign.deadline_for(step)
+        done_on = timezone.localdate(standing.completed_at) if standing else None
+        timeline.append(
+            {
+                "step": step,
+                "label": label,
+                "level": case.campaign.level_of(step),
+                "role": case.campaign.role_for(step),
+                "record": standing,
+                "returned": [r for r in records if r.step == step and r.is_reset],
+                "attachments": [a for a in attachments if a.step == step],
+                "is_current": case.current_step == step,
+                "deadline": deadline_status(deadline, today=done_on or today),
+                "late_done": bool(done_on and done_on > deadline),
+            }
+        )
+    return timeline
+
+
+def open_situations(*, user: User) -> QuerySet[SpecialSituation]:
+    return (
+        SpecialSituation.objects.visible_to(user)
+        .filter(decision="")
+        .select_related("campaign", "household", "village", "investigated_by")
+    )
+
+
+RECORD_LABELS = {
+    "head_signed": _("户主签字认可"),
+    "food_clothing_secure": _("吃穿不愁"),
+    "signed_on": _("签字日期"),
+    "meeting_date": _("评议会议日期"),
+    "attendance": _("参会人数"),
+    "votes_for": _("赞成票"),
+    "votes_against": _("反对票"),
+    "minutes": _("会议记录"),
+    "checking_unit_name": _("交叉检查组来自"),
+    "findings": _("检查发现的问题"),
+    "opinion": _("意见"),
+    "checklist": _("备案资料"),
+    "marked_on": _("系统标注日期"),
+    "operator": _("标注操作员"),
+    "note": _("说明"),
+}
+
+
+def record_lines(record) -> list[tuple[str, str]]:
+    """A step record's data as (label, text) lines, in a fixed order, blanks left out."""
+    lines = []
+    for key, label in RECORD_LABELS.items():
+        value = (record.data or {}).get(key)
+        if value in (None, "", []):
+            continue
+        if value is True:
+            value = _("是")
+        elif isinstance(value, list):
+            value = "、".join(map(str, value))
+        lines.append((str(label), str(value)))
+    return lines

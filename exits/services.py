@@ -1,0 +1,755 @@
+"""Writes to exit cases. Every rule of DOMAIN.md §3–§4 lives here, once; pages, the API
+and batch actions call these functions and show the same Chinese messages.
+
+Refusals raise ``ExitError`` (a list of messages saying exactly what is missing); a
+lost race raises ``ExitConflict``. Step completion claims the case with a guarded
+UPDATE on ``current_step`` — of twenty officials approving at the same moment one
+wins, the rest get a conflict — and the partial unique index on standing step
+records is the database's backstop.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
+
+from accounts.models import Role, User
+from exits.criteria import load_registry_data, measure
+from exits.models import (
+    CRITERION_SECTOR,
+    DONE,
+    REVIEWS,
+    Attachment,
+    Campaign,
+    CaseStatus,
+    Criterion,
+    CriterionCheck,
+    CriterionResult,
+    ExitCase,
+    Level,
+    Objection,
+    ObjectionStatus,
+    SituationDecision,
+    SituationKind,
+    SpecialSituation,
+    Step,
+    StepRecord,
+)
+from households.models import ExitStatus, Household
+from regions.models import Region
+from regions.scoping import code_visible_to
+
+ARCHIVE_ITEMS = [
+    "五项标准核查表",
+    "户主签字认可书",
+    "民主评议会议记录",
+    "交叉检查表",
+    "审核审查意见",
+    "公示公告材料",
+    "核查批准文件",
+]
+ATTACHMENT_TYPES = {  # extension → (content type, leading bytes)
+    "pdf": ("application/pdf", (b"%PDF",)),
+    "jpg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    "jpeg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    "png": ("image/png", (b"\x89PNG\r\n\x1a\n",)),
+}
+REVIEWING_ROLES = frozenset({Role.TOWN_OFFICIAL, Role.COUNTY_OFFICIAL})
+
+
+class ExitError(Exception):
+    """The action is refused; ``messages`` say why, field by field where there is one."""
+
+    def __init__(self, messages: str | list[str], *, fields: dict[str, list[str]] | None = None):
+        self.messages = [messages] if isinstance(messages, str) else list(messages)
+        self.fields = fields or {}
+        super().__init__("；".join(self.all_messages))
+
+    @property
+    def all_messages(self) -> list[str]:
+        return self.messages + [m for msgs in self.fields.values() for m in msgs]
+
+
+class ExitConflict(Exception):
+    """Someone else changed the case first; nothing was written."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _step_label(step: int) -> str:
+    return str(Step(step).label)
+
+
+def _require_scope(by: User, case: ExitCase) -> None:
+    if not by.can_write:
+        raise ExitError(_("市级督查账号为只读账号，不能修改数据。"))
+    if not code_visible_to(by, case.village_id):
+        raise ExitError(_("该退出案件不在您的管辖范围内。"))
+
+
+# --- campaigns -------------------------------------------------------------------------
+
+
+def unresolved_situations(campaign: Campaign, household: Household) -> list[str]:
+    """The special situations (失联, 刑满释放) of a household that have no decision to proceed."""
+    flagged = []
+    if household.lost_contact:
+        flagged.append(SituationKind.LOST_CONTACT)
+    if household.released_prisoner:
+        flagged.append(SituationKind.RELEASED_PRISONER)
+    if not flagged:
+        return []
+    decided = set(
+        SpecialSituation.objects.filter(
+            campaign=campaign, household=household, kind__in=flagged, decision=SituationDecision.PROCEED
+        ).values_list("kind", flat=True)
+    )
+    return [str(SituationKind(kind).label) for kind in flagged if kind not in decided]
+
+
+# --- enrolment ------------------------------------------------------------------------
+
+
+def enrolment_refusals(campaign: Campaign, household: Household) -> list[str]:
+    reasons = []
+    if not campaign.is_active:
+        reasons.append(_("退出批次“%(c)s”已结束，不能再纳入。") % {"c": campaign.name})
+    if household.exit_status == ExitStatus.EXITED:
+        reasons.append(_("该户已脱贫（%(y)s年），不能再纳入退出。") % {"y": household.exit_year})
+    if household.identification_year == campaign.year:
+        reasons.append(_("该户为%(y)d年新识别的贫困户，当年识别不能当年退出。") % {"y": campaign.year})
+    for label in unresolved_situations(campaign, household):
+        reasons.append(_("该户标记为%(kind)s，须先登记调查核实情况并由县级审批人员作出处理决定。") % {"kind": label})
+    if ExitCase.objects.filter(campaign=campaign, household=household).exists():
+        reasons.append(_("该户已纳入“%(c)s”。") % {"c": campaign.name})
+    return reasons
+
+
+@transaction.atomic
+def case_enrol(*, by: User, campaign: Campaign, household: Household) -> ExitCase:
+    """Enrol one household into a campaign (village cadres), with its five criteria measured."""
+    if by.role != Role.VILLAGE_CADRE:
+        raise ExitError(_("只有村级录入员可以纳入退出户。"))
+    if not code_visible_to(by, household.village_id):
+        raise ExitError(_("该户不在您的管辖范围内。"))
+    reasons = enrolment_refusals(campaign, household)
+    if reasons:
+        raise ExitError(reasons)
+    case = ExitCase(campaign=campaign, household=household, village_id=household.village_id, enrolled_by=by)
+    case._history_user = by
+    try:
+        with transaction.atomic():
+            case.save()
+    except IntegrityError:
+        raise ExitConflict(_("该户刚被他人纳入“%(c)s”。") % {"c": campaign.name}) from None
+    bulk_create_with_history(
+        [CriterionCheck(case=case, criterion=c) for c in Criterion.values], CriterionCheck, default_user=by
+    )
+    criteria_refresh([case])
+    return case
+
+
+@dataclass
+class BatchOutcome:
+    """One item of a batch action: what it was about, and its case or its refusal."""
+
+    label: str
+    case: ExitCase | None = None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def cases_enrol(*, by: User, campaign: Campaign, households: Iterable[Household]) -> list[BatchOutcome]:
+    """Enrol many households; each succeeds or fails on its own."""
+    outcomes = []
+    for household in households:
+        try:
+            outcomes.append(BatchOutcome(household.number, case_enrol(by=by, campaign=campaign, household=household)))
+        except ExitError as error:
+            outcomes.append(BatchOutcome(household.number, error="；".join(error.all_messages)))
+        except ExitConflict as conflict:
+            outcomes.append(BatchOutcome(household.number, error=conflict.message))
+    return outcomes
+
+
+# --- criteria ---------------------------------------------------------------------------
+
+
+def criteria_refresh(cases: list[ExitCase]) -> None:
+    """Measure the five criteria of ``cases`` from the registry as it is now.
+
+    A criterion that is no longer met loses its certification (the sector certified
+    something that has changed); a village assessment stands in only for data the
+    registry lacks (待认定).
+    """
+    if not cases:
+        return
+    by_campaign: dict[int, list[ExitCase]] = {}
+    for case in cases:
+        by_campaign.setdefault(case.campaign_id, []).append(case)
+    now = timezone.now()
+    for cases_of_campaign in by_campaign.values():
+        campaign = cases_of_campaign[0].campaign
+        registry = load_registry_data([c.household_id for c in cases_of_campaign], year=campaign.year)
+        checks = CriterionCheck.objects.filter(case__in=cases_of_campaign)
+        by_case: dict[int, list[CriterionCheck]] = {}
+        for check in checks:
+            by_case.setdefault(check.case_id, []).append(check)
+        changed = []
+        watched = ("result", "measured", "failures", "certified_at")
+        for case in cases_of_campaign:
+            checks_of_case = by_case.get(case.pk, [])
+            education = next((c for c in checks_of_case if c.criterion == Criterion.EDUCATION), None)
+            home_taught = set((education.measured or {}).get("home_taught", [])) if education else set()
+            results = measure(campaign, registry[case.household_id], home_taught=home_taught)
+            for check in checks_of_case:
+                before = tuple(getattr(check, name) for name in watched)
+                measurement = results[check.criterion]
+                result = measurement.result
+                if result == CriterionResult.PENDING and check.assessment:
+                    result = check.assessment
+                check.result, check.measured, check.failures = result, measurement.measured, measurement.failures
+                if result != CriterionResult.MET:
+                    check.certified_at, check.certified_by, check.certification_note = None, None, ""
+                if tuple(getattr(check, name) for name in watched) != before or check.measured_at is None:
+                    check._change_reason = _("按建档立卡数据测算")
+                    changed.append(check)
+                check.measured_at = check.measured_at or now
+        for check in changed:
+            check.measured_at = now
+            check.save()
+
+
+@transaction.atomic
+def criterion_assess(
+    *, by: User, check: CriterionCheck, assessment: str, note: str, home_taught: list[int] | None = None
+) -> CriterionCheck:
+    """The village's assessment of one criterion (村级评定), recorded at the home visit."""
+    case = check.case
+    _require_scope(by, case)
+    if by.role != Role.VILLAGE_CADRE:
+        raise ExitError(_("标准评定由村级录入员在入户核实时填写。"))
+    if case.is_done:
+        raise ExitError(_("该户已完成退出，不能再修改评定。"))
+    errors: dict[str, list[str]] = {}
+    if assessment not in (CriterionResult.MET, CriterionResult.NOT_MET):
+        errors["assessment"] = [_("请选择评定结果：达标或未达标。")]
+    if not str(note or "").strip():
+        errors["assessment_note"] = [_("请填写评定说明（核实了什么、依据是什么）。")]
+    if home_taught is not None and check.criterion == Criterion.EDUCATION:
+        member_ids = set(case.household.members.values_list("pk", flat=True))
+        if not set(home_taught) <= member_ids:
+            errors["home_taught"] = [_("送教上门的成员必须是该户成员。")]
+    if errors:
+        raise ExitError([], fields=errors)
+    check.assessment = assessment
+    check.assessment_note = note.strip()
+    check.assessed_by = by
+    check.assessed_at = timezone.now()
+    if home_taught is not None and check.criterion == Criterion.EDUCATION:
+        check.measured = {**(check.measured or {}), "home_taught": sorted(set(home_taught))}
+    check._history_user = by
+    check.save()
+    criteria_refresh([case])
+    check.refresh_from_db()
+    return check
+
+
+@transaction.atomic
+def criterion_certify(*, by: User, check: CriterionCheck, note: str = "") -> CriterionCheck:
+    """The sector department's certification (达标认定) of a met criterion."""
+    case = check.case
+    _require_scope(by, case)
+    sector = CRITERION_SECTOR[Criterion(check.criterion)]
+    if by.role != Role.SECTOR or by.sector != sector:
+        raise ExitError(_("“%(c)s”由%(s)s部门认定。") % {"c": check.get_criterion_display(), "s": sector.label})
+    if case.is_done:
+        raise ExitError(_("该户已完成退出，不能再修改认定。"))
+    criteria_refresh([case])
+    check.refresh_from_db()
+    if check.result != CriterionResult.MET:
+        reasons = "；".join(check.failures) or check.get_result_display()
+        raise ExitError(_("“%(c)s”尚未达标，不能认定：%(r)s") % {"c": check.get_criterion_display(), "r": reasons})
+    check.certified_by = by
+    check.certified_at = timezone.now()
+    check.certification_note = str(note or "").strip()
+    check._history_user = by
+    check.save()
+    return check
+
+
+# --- steps ------------------------------------------------------------------------------
+
+
+def _date(value, label: str, errors: dict, name: str, *, today: datetime.date) -> datetime.date | None:
+    if isinstance(value, datetime.date):
+        day = value
+    else:
+        try:
+            day = datetime.date.fromisoformat(str(value or "").strip())
+        except ValueError:
+            errors[name] = [_("请填写%(label)s（如 2020-10-13）。") % {"label": label}]
+            return None
+    if day > today:
+        errors[name] = [_("%(label)s不能晚于今天。") % {"label": label}]
+        return None
+    return day
+
+
+def _integer(value, label: str, errors: dict, name: str) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        errors[name] = [_("请填写%(label)s（整数）。") % {"label": label}]
+        return None
+    if number < 0:
+        errors[name] = [_("%(label)s不能为负数。") % {"label": label}]
+        return None
+    return number
+
+
+def _text(data: dict, name: str, label: str, errors: dict) -> str:
+    value = str(data.get(name) or "").strip()
+    if not value:
+        errors[name] = [_("请填写%(label)s。") % {"label": label}]
+    return value
+
+
+def _truthy(value) -> bool:
+    return value is True or str(value).lower() in ("1", "true", "on", "yes", "是")
+
+
+def clean_step_data(case: ExitCase, step: int, data: dict, *, by: User) -> dict:
+    """What each step must record (DOMAIN.md §4), checked and normalised to JSON."""
+    today = timezone.localdate()
+    errors: dict[str, list[str]] = {}
+    out: dict = {}
+    if step == Step.VERIFY:
+        if not _truthy(data.get("head_signed")):
+            errors["head_signed"] = [_("信息核实须经户主签字认可。")]
+        if not _truthy(data.get("food_clothing_secure")):
+            errors["food_clothing_secure"] = [_("请入户确认吃穿不愁。")]
+        signed_on = _date(data.get("signed_on"), _("签字日期"), errors, "signed_on", today=today)
+        out = {"head_signed": True, "food_clothing_secure": True, "signed_on": signed_on and signed_on.isoformat()}
+        out["note"] = str(data.get("note") or "").strip()
+    elif step == Step.APPRAISE:
+        meeting = _date(data.get("meeting_date"), _("评议会议日期"), errors, "meeting_date", today=today)
+        attendance = _integer(data.get("attendance"), _("参会人数"), errors, "attendance")
+        votes_for = _integer(data.get("votes_for"), _("赞成票"), errors, "votes_for")
+        votes_against = _integer(data.get("votes_against"), _("反对票"), errors, "votes_against")
+        if None not in (attendance, votes_for, votes_against):
+            if attendance < 1:
+                errors["attendance"] = [_("参会人数至少为1人。")]
+            elif votes_for + votes_against > attendance:
+                errors["votes_for"] = [_("赞成票与反对票之和不能超过参会人数。")]
+            elif votes_for * 2 <= attendance:
+                errors["votes_for"] = [_("赞成票未超过参会人数的半数，民主评议未通过。")]
+        minutes = _text(data, "minutes", _("会议记录"), errors)
+        out = {
+            "meeting_date": meeting and meeting.isoformat(),
+            "attendance": attendance,
+            "votes_for": votes_for,
+            "votes_against": votes_against,
+            "minutes": minutes,
+        }
+    elif step == Step.CROSS_CHECK:
+        code = str(data.get("checking_unit") or "").strip()
+        unit = Region.objects.filter(code=code).first() if code else None
+        if unit is None or unit.level not in (Region.Level.VILLAGE, Region.Level.TOWN):
+            errors["checking_unit"] = [_("请选择交叉检查组所在的村或镇。")]
+        elif case.village_id.startswith(unit.prefix):
+            errors["checking_unit"] = [_("交叉检查组必须来自其他村（不能是该户所在村或其所属的镇）。")]
+        findings = _text(data, "findings", _("检查发现的问题"), errors)
+        out = {"checking_unit": code, "checking_unit_name": unit.name if unit else "", "findings": findings}
+    elif step == Step.REVIEW:
+        out = {"opinion": _text(data, "opinion", _("审核审查意见"), errors)}
+    elif step == Step.NOTICE:
+        out = {"note": str(data.get("note") or "").strip()}
+    elif step == Step.APPROVE:
+        out = {"opinion": _text(data, "opinion", _("批准意见"), errors)}
+    elif step == Step.ARCHIVE:
+        items = data.get("checklist") or []
+        missing = [item for item in ARCHIVE_ITEMS if item not in items]
+        if missing:
+            errors["checklist"] = [_("备案资料不全，缺少：%(items)s。") % {"items": "、".join(missing)}]
+        out = {"checklist": list(ARCHIVE_ITEMS)}
+    elif step == Step.MARK:
+        marked_on = _date(data.get("marked_on"), _("系统标注日期"), errors, "marked_on", today=today)
+        operator = str(data.get("operator") or "").strip() or by.full_name or by.username
+        out = {"marked_on": marked_on and marked_on.isoformat(), "operator": operator}
+    if errors:
+        raise ExitError([], fields=errors)
+    return out
+
+
+def step_refusals(case: ExitCase, step: int, *, by: User) -> list[str]:
+    """Everything that stops ``by`` from completing ``step`` of ``case`` now (besides its record)."""
+    campaign = case.campaign
+    if case.is_done:
+        return [_("该户已完成全部退出程序。")]
+    if step != case.current_step:
+        return [
+            _("当前应完成第%(n)d步“%(label)s”，不能办理第%(s)d步。")
+            % {"n": case.current_step, "label": _step_label(case.current_step), "s": step}
+        ]
+    reasons = []
+    role = campaign.role_for(step)
+    if by.role != role:
+        reasons.append(
+            _("第%(s)d步“%(label)s”由%(role)s办理。")
+            % {"s": step, "label": _step_label(step), "role": Role(role).label}
+        )
+    standing = {r.step: r for r in case.steps.filter(is_reset=False)}
+    for checked in REVIEWS.get(step, ()):
+        record = standing.get(checked)
+        if record is not None and record.completed_by_id == by.pk:
+            reasons.append(
+                _("您办理了第%(c)d步“%(cl)s”，不能再办理复核它的第%(s)d步“%(sl)s”。")
+                % {"c": checked, "cl": _step_label(checked), "s": step, "sl": _step_label(step)}
+            )
+    if step == Step.NOTICE:
+        reasons += notice_close_refusals(case)
+    if step == Step.APPROVE:
+        reasons += approval_refusals(case)
+    return reasons
+
+
+def notice_close_refusals(case: ExitCase) -> list[str]:
+    reasons = []
+    if case.notice_started_on is None:
+        return [_("尚未开始公示，请先发布公示。")]
+    ends = notice_ends_on(case)
+    if timezone.localdate() < ends:
+        reasons.append(
+            _("公示期至少%(d)d天，最早可于%(end)s结束公示。")
+            % {"d": case.campaign.notice_min_days, "end": ends.isoformat()}
+        )
+    open_count = case.objections.filter(status=ObjectionStatus.OPEN).count()
+    if open_count:
+        reasons.append(_("有%(n)d条公示异议尚未处理完毕。") % {"n": open_count})
+    return reasons
+
+
+def notice_ends_on(case: ExitCase) -> datetime.date | None:
+    if case.notice_started_on is None:
+        return None
+    return case.notice_started_on + datetime.timedelta(days=case.campaign.notice_min_days)
+
+
+def approval_refusals(case: ExitCase) -> list[str]:
+    """Approval needs all five criteria passed and certified, steps 1–5 done, no open
+    objection and no unresolved special situation (DOMAIN.md §4)."""
+    reasons = []
+    criteria_refresh([case])
+    for check in case.criteria.all():
+        if check.result != CriterionResult.MET:
+            detail = "；".join(check.failures) or check.get_result_display()
+            reasons.append(_("“%(c)s”未达标：%(d)s") % {"c": check.get_criterion_display(), "d": detail})
+        elif not check.is_certified:
+            sector = CRITERION_SECTOR[Criterion(check.criterion)]
+            reasons.append(_("“%(c)s”尚未经%(s)s部门认定。") % {"c": check.get_criterion_display(), "s": sector.label})
+    done = set(case.steps.filter(is_reset=False).values_list("step", flat=True))
+    missing = [s for s in range(Step.VERIFY, Step.APPROVE) if s not in done]
+    if missing:
+        reasons.append(_("第%(steps)s步尚未完成。") % {"steps": "、".join(f"{s}（{_step_label(s)}）" for s in missing)})
+    if case.objections.filter(status=ObjectionStatus.OPEN).exists():
+        reasons.append(_("有公示异议尚未处理。"))
+    for label in unresolved_situations(case.campaign, case.household):
+        reasons.append(_("该户为%(kind)s，尚无县级处理决定。") % {"kind": label})
+    return reasons
+
+
+def step_complete(*, by: User, case: ExitCase, step: int, data: dict | None = None) -> StepRecord:
+    """Complete ``step`` of ``case`` with its record; refuse with every reason at once."""
+    with transaction.atomic():
+        case = ExitCase.objects.select_related("campaign", "household").get(pk=case.pk)
+        _require_scope(by, case)
+        reasons = step_refusals(case, step, by=by)
+        field_errors: dict[str, list[str]] = {}
+        cleaned: dict = {}
+        try:
+            cleaned = clean_step_data(case, step, data or {}, by=by)
+        except ExitError as error:
+            field_errors = error.fields
+        if reasons or field_errors:
+            raise ExitError(reasons, fields=field_errors)
+        next_step = step + 1
+        claimed = ExitCase.objects.filter(pk=case.pk, current_step=step).update(
+            current_step=next_step,
+            status=CaseStatus.EXITED if next_step == DONE else CaseStatus.IN_PROGRESS,
+            exited_on=timezone.localdate() if next_step == DONE else None,
+            version=F("version") + 1,
+            updated_at=timezone.now(),
+        )
+        if not claimed:
+            raise ExitConflict(
+                _("第%(s)d步“%(label)s”刚被他人办理，您的操作未保存。请刷新页面查看最新状态。")
+                % {"s": step, "label": _step_label(step)}
+            )
+        try:
+            with transaction.atomic():
+                record = StepRecord.objects.create(
+                    case=case, step=step, data=cleaned, completed_by=by, completed_at=timezone.now()
+                )
+        except IntegrityError:
+            raise ExitConflict(
+                _("第%(s)d步“%(label)s”刚被他人办理，您的操作未保存。请刷新页面查看最新状态。")
+                % {"s": step, "label": _step_label(step)}
+            ) from None
+        case.refresh_from_db()
+        case._history_user = by
+        case._change_reason = _("完成第%(s)d步“%(label)s”") % {"s": step, "label": _step_label(step)}
+        case.save(update_fields=["updated_at"])
+        if step == Step.VERIFY:
+            criteria_refresh([case])
+        if step == Step.MARK:
+            household = Household.objects.select_for_update().get(pk=case.household_id)
+            household.exit_status = ExitStatus.EXITED
+            household.exit_year = case.campaign.year
+            household.version += 1
+            household._history_user = by
+            household._change_reason = _("系统标注：%(c)s") % {"c": case.campaign.name}
+            household.save()
+    return record
+
+
+def steps_complete(*, by: User, cases: Iterable[ExitCase], step: int, data: dict | None = None) -> list[BatchOutcome]:
+    """Batch: complete ``step`` for many cases; each succeeds or fails on its own."""
+    outcomes = []
+    for case in cases:
+        label = case.household.number
+        try:
+            step_complete(by=by, case=case, step=step, data=data)
+            outcomes.append(BatchOutcome(label, case))
+        except ExitError as error:
+            outcomes.append(BatchOutcome(label, case, error="；".join(error.all_messages)))
+        except ExitConflict as conflict:
+            outcomes.append(BatchOutcome(label, case, error=conflict.message))
+    return outcomes
+
+
+@transaction.atomic
+def notice_open(*, by: User, case: ExitCase, start: datetime.date | str | None = None) -> ExitCase:
+    """Publish the notice (公示) of a case at step 5: town officials run the village
+    notice, county officials the announcement; either may open it."""
+    case = ExitCase.objects.select_for_update().select_related("campaign").get(pk=case.pk)
+    _require_scope(by, case)
+    if by.role not in REVIEWING_ROLES:
+        raise ExitError(_("公示由镇办干部或县级审批人员发布。"))
+    if case.current_step != Step.NOTICE:
+        raise ExitError(
+            _("当前为第%(n)d步“%(label)s”，完成前四步后才能公示。")
+            % {"n": case.current_step, "label": case.current_step_label}
+        )
+    if case.notice_started_on is not None:
+        raise ExitError(_("公示已于%(d)s开始。") % {"d": case.notice_started_on.isoformat()})
+    errors: dict[str, list[str]] = {}
+    day = _date(start or timezone.localdate(), _("公示开始日期"), errors, "start", today=timezone.localdate())
+    if errors:
+        raise ExitError([], fields=errors)
+    case.notice_started_on = day
+    case.version += 1
+    case._history_user = by
+    case._change_reason = _("发布公示")
+    case.save()
+    return case
+
+
+@transaction.atomic
+def objection_add(*, by: User, case: ExitCase, content: str, raised_on=None, raised_by_name: str = "") -> Objection:
+    case = ExitCase.objects.select_for_update().get(pk=case.pk)
+    _require_scope(by, case)
+    if case.current_step != Step.NOTICE or case.notice_started_on is None:
+        raise ExitError(_("只有公示期间可以登记异议。"))
+    errors: dict[str, list[str]] = {}
+    if not str(content or "").strip():
+        errors["content"] = [_("请填写异议内容。")]
+    day = _date(raised_on or timezone.localdate(), _("提出日期"), errors, "raised_on", today=timezone.localdate())
+    if errors:
+        raise ExitError([], fields=errors)
+    objection = Objection(
+        case=case, raised_on=day, raised_by_name=str(raised_by_name or "").strip(), content=content.strip()
+    )
+    objection.recorded_by = by
+    objection._history_user = by
+    objection.save()
+    return objection
+
+
+@transaction.atomic
+def objection_resolve(
+    *, by: User, objection: Objection, upheld: bool, resolution: str, return_to: int = Step.VERIFY
+) -> Objection:
+    """Record how an objection was verified. An upheld objection sends the case back."""
+    objection = Objection.objects.select_for_update().select_related("case").get(pk=objection.pk)
+    case = objection.case
+    _require_scope(by, case)
+    if by.role not in REVIEWING_ROLES:
+        raise ExitError(_("公示异议由镇办干部或县级审批人员核实处理。"))
+    if objection.status != ObjectionStatus.OPEN:
+        raise ExitError(_("该异议已处理。"))
+    if not str(resolution or "").strip():
+        raise ExitError([], fields={"resolution": [_("请填写核实处理情况。")]})
+    objection.status = ObjectionStatus.UPHELD if upheld else ObjectionStatus.DISMISSED
+    objection.resolution = resolution.strip()
+    objection.resolved_by = by
+    objection.resolved_at = timezone.now()
+    objection._history_user = by
+    objection.save()
+    if upheld:
+        case_return(by=by, case=case, to_step=return_to, reason=_("公示异议成立：%(r)s") % {"r": objection.resolution})
+    return objection
+
+
+@transaction.atomic
+def case_return(*, by: User, case: ExitCase, to_step: int, reason: str) -> ExitCase:
+    """Send a case back to an earlier step: that step and later ones are reset (their
+    records stay as history) and must be done again."""
+    case = ExitCase.objects.select_for_update().select_related("campaign").get(pk=case.pk)
+    _require_scope(by, case)
+    if by.role not in REVIEWING_ROLES:
+        raise ExitError(_("只有镇办干部或县级审批人员可以退回案件。"))
+    if case.is_done:
+        raise ExitError(_("该户已完成退出，不能退回。"))
+    try:
+        to_step = int(to_step)
+    except (TypeError, ValueError):
+        to_step = 0
+    if not Step.VERIFY <= to_step < case.current_step:
+        raise ExitError(
+            [], fields={"to_step": [_("只能退回到当前步骤（第%(n)d步）之前的步骤。") % {"n": case.current_step}]}
+        )
+    if not str(reason or "").strip():
+        raise ExitError([], fields={"reason": [_("请填写退回原因。")]})
+    now = timezone.now()
+    for record in case.steps.filter(is_reset=False, step__gte=to_step):
+        record.is_reset, record.reset_at, record.reset_reason = True, now, reason.strip()
+        record._history_user = by
+        record.save()
+    case.current_step = to_step
+    if to_step <= Step.NOTICE:
+        case.notice_started_on = None
+    case.version += 1
+    case._history_user = by
+    case._change_reason = _("退回第%(s)d步“%(label)s”：%(r)s") % {
+        "s": to_step,
+        "label": _step_label(to_step),
+        "r": reason.strip(),
+    }
+    case.save()
+    return case
+
+
+# --- special situations -------------------------------------------------------------------
+
+
+@transaction.atomic
+def situation_investigate(
+    *, by: User, campaign: Campaign, household: Household, kind: str, investigation: str
+) -> SpecialSituation:
+    """The village records what it found about a 失联 / 刑满释放 household."""
+    if not by.can_write or not code_visible_to(by, household.village_id):
+        raise ExitError(_("该户不在您的管辖范围内。"))
+    if by.role not in (Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL, Role.COUNTY_OFFICIAL):
+        raise ExitError(_("调查核实情况由村、镇或县级人员登记。"))
+    if kind not in SituationKind.values:
+        raise ExitError([], fields={"kind": [_("请选择特殊情况类型。")]})
+    if not str(investigation or "").strip():
+        raise ExitError([], fields={"investigation": [_("请填写调查核实情况。")]})
+    situation, _created = SpecialSituation.objects.get_or_create(
+        campaign=campaign, household=household, kind=kind, defaults={"village_id": household.village_id}
+    )
+    if situation.decision:
+        raise ExitError(_("县级已作出处理决定，不能再修改调查情况。"))
+    situation.investigation = investigation.strip()
+    situation.investigated_by = by
+    situation._history_user = by
+    situation.save()
+    return situation
+
+
+@transaction.atomic
+def situation_decide(*, by: User, situation: SpecialSituation, decision: str, note: str = "") -> SpecialSituation:
+    """A county official decides: proceed, defer, or not exiting this year."""
+    situation = SpecialSituation.objects.select_for_update().get(pk=situation.pk)
+    if not by.can_write or not code_visible_to(by, situation.village_id):
+        raise ExitError(_("该户不在您的管辖范围内。"))
+    if by.role != Role.COUNTY_OFFICIAL:
+        raise ExitError(_("特殊情况的处理决定由县级审批人员作出。"))
+    if not situation.investigation:
+        raise ExitError(_("请先由村级登记调查核实情况，再作处理决定。"))
+    if decision not in SituationDecision.values:
+        raise ExitError([], fields={"decision": [_("请选择处理决定。")]})
+    situation.decision = decision
+    situation.decision_note = str(note or "").strip()
+    situation.decided_by = by
+    situation.decided_at = timezone.now()
+    situation._history_user = by
+    situation.save()
+    return situation
+
+
+# --- attachments --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def attachment_add(
+    *, by: User, case: ExitCase, upload: UploadedFile, step: int | None = None, criterion: str = ""
+) -> Attachment:
+    """Evidence for a step or a criterion: PDF, JPG or PNG, checked by content, size-limited."""
+    _require_scope(by, case)
+    name = upload.name or ""
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if extension not in ATTACHMENT_TYPES:
+        raise ExitError([], fields={"file": [_("附件只能是 PDF、JPG 或 PNG 文件。")]})
+    if upload.size > settings.EXIT_ATTACHMENT_MAX_BYTES:
+        limit = settings.EXIT_ATTACHMENT_MAX_BYTES // (1024 * 1024)
+        raise ExitError([], fields={"file": [_("附件不能超过 %(n)d MB。") % {"n": limit}]})
+    content_type, magics = ATTACHMENT_TYPES[extension]
+    head = upload.read(16)
+    upload.seek(0)
+    if not any(head.startswith(magic) for magic in magics):
+        raise ExitError([], fields={"file": [_("文件内容与扩展名不符，请上传真实的 PDF、JPG 或 PNG 文件。")]})
+    if step is None and not criterion:
+        raise ExitError(_("请说明附件属于哪个步骤或哪项标准。"))
+    if step is not None and step not in Step.values:
+        raise ExitError([], fields={"step": [_("步骤无效。")]})
+    if criterion and criterion not in Criterion.values:
+        raise ExitError([], fields={"criterion": [_("标准无效。")]})
+    attachment = Attachment(
+        case=case,
+        step=step,
+        criterion=criterion,
+        token=uuid.uuid4().hex,
+        original_name=name[:255],
+        content_type=content_type,
+        size=upload.size,
+        uploaded_by=by,
+    )
+    attachment.file.save(name, upload, save=False)
+    try:
+        attachment.full_clean(exclude=["file"])
+    except ValidationError as error:
+        raise ExitError(error.messages) from error
+    attachment.save()
+    return attachment
+
+
+def level_deadline_label(level: str) -> str:
+    return str(Level(level).label)

@@ -1,0 +1,590 @@
+"""Exit pages: case list with batch actions, enrolment, the case page (timeline,
+criteria, objections, returns, attachments), the county approval queue, special
+situations and the printable notice list. Each view fetches rows *for this user*
+(404 otherwise) and hands every write to exits.services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from core.exports import xlsx_streaming_response
+from core.permissions import write_required
+from exits import exports, selectors, services
+from exits.forms import (
+    STEP_FORMS,
+    AssessForm,
+    AttachmentForm,
+    CertifyForm,
+    DecisionForm,
+    ObjectionForm,
+    ResolveForm,
+    ReturnForm,
+    SituationForm,
+)
+from exits.models import (
+    CRITERION_SECTOR,
+    Attachment,
+    Campaign,
+    Criterion,
+    CriterionCheck,
+    ExitCase,
+    Objection,
+    ObjectionStatus,
+    SituationKind,
+    SpecialSituation,
+    Step,
+)
+from households.exports import ledger_region_names
+from households.models import ExitStatus, Household, Member, Relationship
+
+PAGE_SIZE = 20
+
+
+def _case_for_user(request, pk) -> ExitCase:
+    try:
+        return selectors.case_get(user=request.user, pk=pk)
+    except ExitCase.DoesNotExist:
+        raise Http404(_("退出案件不存在或不在您的管辖范围内。")) from None
+
+
+def _report(request, error: services.ExitError | services.ExitConflict) -> None:
+    if isinstance(error, services.ExitConflict):
+        messages.error(request, error.message)
+        return
+    for message in error.all_messages:
+        messages.error(request, message)
+
+
+def _attach_errors(form, error: services.ExitError) -> None:
+    for name, field_messages in error.fields.items():
+        for message in field_messages:
+            form.add_error(name if name in form.fields else None, message)
+    for message in error.messages:
+        form.add_error(None, message)
+
+
+# --- list and batch -------------------------------------------------------------------------
+
+
+@login_required
+def case_list(request):
+    data = request.GET.copy()
+    campaign = selectors.current_campaign()
+    if "campaign" not in data and campaign is not None:
+        data["campaign"] = str(campaign.pk)
+    filterset = selectors.ExitCaseFilter(data, queryset=selectors.case_list(user=request.user), request=request)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = data.copy()
+    query.pop("page", None)
+    can_batch = request.user.role in services.REVIEWING_ROLES
+    context = {
+        "filter": filterset,
+        "page": page,
+        "query": query.urlencode(),
+        "can_batch": can_batch,
+        "batch_steps": [(s, label) for s, label in Step.choices if s >= Step.CROSS_CHECK],
+        "archive_items": services.ARCHIVE_ITEMS,
+    }
+    template = "exits/_case_results.html" if request.htmx and not request.htmx.boosted else "exits/case_list.html"
+    return render(request, template, context)
+
+
+@login_required
+@write_required
+@require_POST
+def case_batch(request):
+    """A town or county official completes one step for many selected cases at once."""
+    if request.user.role not in services.REVIEWING_ROLES:
+        raise PermissionDenied(_("批量办理由镇办干部或县级审批人员使用。"))
+    try:
+        step = int(request.POST.get("step", ""))
+    except ValueError:
+        step = 0
+    ids = [int(i) for i in request.POST.getlist("cases") if i.isdigit()]
+    if step not in Step.values or not ids:
+        messages.error(request, _("请勾选案件并选择要办理的步骤。"))
+        return redirect(request.POST.get("next") or "exits:list")
+    data = {
+        "opinion": request.POST.get("opinion", ""),
+        "findings": request.POST.get("findings", ""),
+        "checking_unit": request.POST.get("checking_unit", ""),
+        "note": request.POST.get("note", ""),
+        "checklist": request.POST.getlist("checklist"),
+        "marked_on": request.POST.get("marked_on", ""),
+        "operator": request.POST.get("operator", ""),
+    }
+    cases = selectors.case_list(user=request.user).filter(pk__in=ids)
+    outcomes = services.steps_complete(by=request.user, cases=cases, step=step, data=data)
+    return render(
+        request,
+        "exits/batch_result.html",
+        {
+            "outcomes": outcomes,
+            "step_label": Step(step).label,
+            "succeeded": sum(1 for o in outcomes if o.ok),
+            "failed": sum(1 for o in outcomes if not o.ok),
+            "back": request.POST.get("next") or reverse("exits:list"),
+        },
+    )
+
+
+# --- enrolment ------------------------------------------------------------------------------
+
+
+@login_required
+@write_required
+def case_enrol(request):
+    """A village cadre enrols households of the village into the campaign, one or many."""
+    if request.user.role != Role.VILLAGE_CADRE:
+        raise PermissionDenied(_("只有村级录入员可以纳入退出户。"))
+    campaigns = Campaign.objects.filter(is_active=True)
+    campaign = campaigns.filter(pk=request.POST.get("campaign") or request.GET.get("campaign")).first()
+    campaign = campaign or campaigns.first()
+    if campaign is None:
+        messages.error(request, _("没有进行中的退出批次，请联系系统管理员创建。"))
+        return redirect("exits:list")
+    if request.method == "POST":
+        ids = [int(i) for i in request.POST.getlist("households") if i.isdigit()]
+        households = Household.objects.visible_to(request.user).filter(pk__in=ids).order_by("number")
+        if not ids:
+            messages.error(request, _("请勾选要纳入退出的户。"))
+        else:
+            outcomes = services.cases_enrol(by=request.user, campaign=campaign, households=households)
+            return render(
+                request,
+                "exits/batch_result.html",
+                {
+                    "outcomes": outcomes,
+                    "step_label": _("纳入“%(c)s”") % {"c": campaign.name},
+                    "succeeded": sum(1 for o in outcomes if o.ok),
+                    "failed": sum(1 for o in outcomes if not o.ok),
+                    "back": reverse("exits:list"),
+                },
+            )
+    enrolled = ExitCase.objects.filter(campaign=campaign).values("household_id")
+    candidates = (
+        Household.objects.visible_to(request.user)
+        .exclude(pk__in=enrolled)
+        .exclude(exit_status=ExitStatus.EXITED)
+        .select_related("village")
+        .order_by("number")
+    )
+    heads = dict(
+        Member.objects.filter(household__in=candidates, relationship=Relationship.HEAD).values_list(
+            "household_id", "name"
+        )
+    )
+    rows = [
+        {
+            "household": household,
+            "head_name": heads.get(household.pk, ""),
+            "refusals": services.enrolment_refusals(campaign, household)
+            if household.identification_year == campaign.year or household.lost_contact or household.released_prisoner
+            else [],
+        }
+        for household in candidates
+    ]
+    return render(request, "exits/enrol.html", {"campaign": campaign, "campaigns": campaigns, "rows": rows})
+
+
+# --- the case page --------------------------------------------------------------------------
+
+
+def _can_act(user, case: ExitCase) -> bool:
+    return user.can_write and not case.is_done and user.role == case.campaign.role_for(case.current_step)
+
+
+def _case_context(request, case: ExitCase, *, step_form=None, forms: dict | None = None) -> dict:
+    forms = forms or {}
+    criteria = list(case.criteria.select_related("assessed_by", "certified_by"))
+    attachments = list(case.attachments.select_related("uploaded_by"))
+    for check in criteria:
+        check.attachments = [a for a in attachments if a.criterion == check.criterion]
+        check.can_certify = (
+            request.user.role == Role.SECTOR
+            and request.user.sector == CRITERION_SECTOR[Criterion(check.criterion)]
+            and not case.is_done
+        )
+        check.can_assess = request.user.role == Role.VILLAGE_CADRE and not case.is_done
+    can_act = _can_act(request.user, case)
+    if step_form is None and can_act:
+        step_form = STEP_FORMS[case.current_step](case=case, prefix="step")
+    refusals = services.step_refusals(case, case.current_step, by=request.user) if can_act else []
+    members = list(case.household.members.order_by("pk"))
+    head = next((m for m in members if m.relationship == Relationship.HEAD), None)
+    return {
+        "case": case,
+        "head": head,
+        "members": members,
+        "timeline": selectors.case_timeline(case),
+        "criteria": criteria,
+        "objections": list(case.objections.select_related("recorded_by", "resolved_by")),
+        "situations": list(
+            SpecialSituation.objects.filter(campaign=case.campaign, household=case.household).select_related(
+                "decided_by", "investigated_by"
+            )
+        ),
+        "can_act": can_act,
+        "step_form": step_form,
+        "refusals": refusals,
+        "can_review": request.user.role in services.REVIEWING_ROLES and request.user.can_write and not case.is_done,
+        "return_form": forms.get("return") or ReturnForm(case=case),
+        "objection_form": forms.get("objection") or ObjectionForm(),
+        "resolve_form": ResolveForm(),
+        "assess_form": AssessForm(),
+        "certify_form": CertifyForm(),
+        "attachment_form": AttachmentForm(),
+        "notice_ends_on": services.notice_ends_on(case),
+        "in_notice": case.current_step == Step.NOTICE and case.notice_started_on is not None,
+        "deadline": None if case.is_done else selectors.deadline_status(case.campaign.deadline_for(case.current_step)),
+        "Step": Step,
+    }
+
+
+@login_required
+def case_detail(request, pk):
+    case = _case_for_user(request, pk)
+    return render(request, "exits/case_detail.html", _case_context(request, case))
+
+
+@login_required
+@write_required
+@require_POST
+def case_advance(request, pk):
+    case = _case_for_user(request, pk)
+    if case.is_done:
+        raise Http404(_("该户已完成全部退出程序。"))
+    form = STEP_FORMS[case.current_step](request.POST, case=case, prefix="step")
+    if form.is_valid():
+        try:
+            services.step_complete(by=request.user, case=case, step=case.current_step, data=form.record())
+        except services.ExitError as error:
+            _attach_errors(form, error)
+        except services.ExitConflict as conflict:
+            messages.error(request, conflict.message)
+            return redirect("exits:detail", pk=case.pk)
+        else:
+            messages.success(
+                request, _("已完成第%(n)d步“%(label)s”。") % {"n": case.current_step, "label": case.current_step_label}
+            )
+            return redirect("exits:detail", pk=case.pk)
+    return render(request, "exits/case_detail.html", _case_context(request, case, step_form=form), status=400)
+
+
+@login_required
+@write_required
+@require_POST
+def case_return(request, pk):
+    case = _case_for_user(request, pk)
+    form = ReturnForm(request.POST, case=case)
+    if form.is_valid():
+        try:
+            services.case_return(
+                by=request.user, case=case, to_step=form.cleaned_data["to_step"], reason=form.cleaned_data["reason"]
+            )
+        except services.ExitError as error:
+            _attach_errors(form, error)
+        else:
+            messages.success(request, _("案件已退回。"))
+            return redirect("exits:detail", pk=case.pk)
+    return render(request, "exits/case_detail.html", _case_context(request, case, forms={"return": form}), status=400)
+
+
+@login_required
+@write_required
+@require_POST
+def notice_open(request, pk):
+    case = _case_for_user(request, pk)
+    try:
+        services.notice_open(by=request.user, case=case, start=request.POST.get("start") or None)
+    except services.ExitError as error:
+        _report(request, error)
+    else:
+        messages.success(request, _("公示已发布。"))
+    return redirect("exits:detail", pk=case.pk)
+
+
+@login_required
+@write_required
+@require_POST
+def objection_add(request, pk):
+    case = _case_for_user(request, pk)
+    form = ObjectionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.objection_add(
+                by=request.user,
+                case=case,
+                content=form.cleaned_data["content"],
+                raised_on=form.cleaned_data["raised_on"],
+                raised_by_name=form.cleaned_data["raised_by_name"],
+            )
+        except services.ExitError as error:
+            _attach_errors(form, error)
+        else:
+            messages.success(request, _("异议已登记。"))
+            return redirect("exits:detail", pk=case.pk)
+    context = _case_context(request, case, forms={"objection": form})
+    return render(request, "exits/case_detail.html", context, status=400)
+
+
+@login_required
+@write_required
+@require_POST
+def objection_resolve(request, pk):
+    objection = Objection.objects.visible_to(request.user).select_related("case").filter(pk=pk).first()
+    if objection is None:
+        raise Http404(_("异议不存在或不在您的管辖范围内。"))
+    form = ResolveForm(request.POST)
+    form.is_valid()
+    try:
+        services.objection_resolve(
+            by=request.user,
+            objection=objection,
+            upheld=bool(form.cleaned_data.get("upheld")),
+            resolution=form.cleaned_data.get("resolution", ""),
+        )
+    except services.ExitError as error:
+        _report(request, error)
+    else:
+        messages.success(request, _("异议已处理。"))
+    return redirect("exits:detail", pk=objection.case_id)
+
+
+def _check_for_user(request, pk) -> CriterionCheck:
+    check = CriterionCheck.objects.visible_to(request.user).select_related("case__campaign").filter(pk=pk).first()
+    if check is None:
+        raise Http404(_("退出标准不存在或不在您的管辖范围内。"))
+    return check
+
+
+@login_required
+@write_required
+@require_POST
+def criterion_certify(request, pk):
+    check = _check_for_user(request, pk)
+    form = CertifyForm(request.POST)
+    form.is_valid()
+    try:
+        services.criterion_certify(by=request.user, check=check, note=form.cleaned_data.get("note", ""))
+    except services.ExitError as error:
+        _report(request, error)
+    else:
+        messages.success(request, _("“%(c)s”已认定达标。") % {"c": check.get_criterion_display()})
+    return redirect("exits:detail", pk=check.case_id)
+
+
+@login_required
+@write_required
+@require_POST
+def criterion_assess(request, pk):
+    check = _check_for_user(request, pk)
+    form = AssessForm(request.POST)
+    form.is_valid()
+    home_taught = [int(i) for i in request.POST.getlist("home_taught") if i.isdigit()]
+    try:
+        services.criterion_assess(
+            by=request.user,
+            check=check,
+            assessment=form.cleaned_data.get("assessment", ""),
+            note=form.cleaned_data.get("note", ""),
+            home_taught=home_taught if check.criterion == Criterion.EDUCATION else None,
+        )
+    except services.ExitError as error:
+        _report(request, error)
+    else:
+        messages.success(request, _("“%(c)s”的村级评定已保存。") % {"c": check.get_criterion_display()})
+    return redirect("exits:detail", pk=check.case_id)
+
+
+@login_required
+@require_POST
+def criteria_refresh(request, pk):
+    case = _case_for_user(request, pk)
+    services.criteria_refresh([case])
+    messages.success(request, _("已按最新的建档立卡数据重新测算五项标准。"))
+    return redirect("exits:detail", pk=case.pk)
+
+
+@login_required
+@write_required
+@require_POST
+def attachment_add(request, pk):
+    case = _case_for_user(request, pk)
+    form = AttachmentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("请选择要上传的附件。"))
+        return redirect("exits:detail", pk=case.pk)
+    try:
+        services.attachment_add(by=request.user, case=case, upload=form.cleaned_data["file"], **form.target_kwargs())
+    except services.ExitError as error:
+        _report(request, error)
+    else:
+        messages.success(request, _("附件已上传。"))
+    return redirect("exits:detail", pk=case.pk)
+
+
+@login_required
+def attachment_download(request, pk):
+    attachment = Attachment.objects.visible_to(request.user).filter(pk=pk).first()
+    if attachment is None:
+        raise Http404(_("附件不存在或不在您的管辖范围内。"))
+    return FileResponse(
+        attachment.file.open("rb"), filename=attachment.original_name, content_type=attachment.content_type
+    )
+
+
+# --- queues ---------------------------------------------------------------------------------
+
+
+@login_required
+def approval_queue(request):
+    """The county's queue: cases waiting for approval, with what still blocks each."""
+    campaign = selectors.current_campaign()
+    cases = selectors.case_list(user=request.user).filter(current_step=Step.APPROVE)
+    if campaign:
+        cases = cases.filter(campaign=campaign)
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [{"case": case, "blockers": services.approval_refusals(case)} for case in page.object_list]
+    open_objections = (
+        Objection.objects.visible_to(request.user)
+        .filter(status=ObjectionStatus.OPEN)
+        .select_related("case__household", "case__village")
+    )
+    return render(
+        request,
+        "exits/approval_queue.html",
+        {"page": page, "rows": rows, "campaign": campaign, "open_objections": open_objections},
+    )
+
+
+@login_required
+def situation_list(request):
+    """Households marked 失联 / 刑满释放: the village records the investigation, the
+    county decides."""
+    campaign = selectors.current_campaign()
+    situations = SpecialSituation.objects.visible_to(request.user).select_related(
+        "household", "village", "investigated_by", "decided_by", "campaign"
+    )
+    flagged = Household.objects.visible_to(request.user).filter(
+        Q(lost_contact=True) | Q(released_prisoner=True), ~Q(exit_status=ExitStatus.EXITED)
+    )
+    known = {(s.household_id, s.kind) for s in situations if campaign and s.campaign_id == campaign.pk}
+    missing = []
+    for household in flagged.select_related("village"):
+        for kind, flag in (
+            (SituationKind.LOST_CONTACT, household.lost_contact),
+            (SituationKind.RELEASED_PRISONER, household.released_prisoner),
+        ):
+            if flag and (household.pk, kind) not in known:
+                missing.append({"household": household, "kind": kind})
+    return render(
+        request,
+        "exits/situations.html",
+        {
+            "campaign": campaign,
+            "situations": situations.filter(campaign=campaign) if campaign else situations.none(),
+            "missing": missing,
+            "decision_form": DecisionForm(),
+            "is_county": request.user.role == Role.COUNTY_OFFICIAL,
+        },
+    )
+
+
+@login_required
+@write_required
+@require_POST
+def situation_investigate(request, household_pk):
+    campaign = selectors.current_campaign()
+    household = Household.objects.visible_to(request.user).filter(pk=household_pk).first()
+    if household is None or campaign is None:
+        raise Http404(_("户不存在或不在您的管辖范围内。"))
+    form = SituationForm(request.POST)
+    form.is_valid()
+    try:
+        services.situation_investigate(
+            by=request.user,
+            campaign=campaign,
+            household=household,
+            kind=form.cleaned_data.get("kind", ""),
+            investigation=form.cleaned_data.get("investigation", ""),
+        )
+    except services.ExitError as error:
+        _report(request, error)
+    else:
+        messages.success(request, _("调查核实情况已登记。"))
+    return redirect("exits:situations")
+
+
+@login_required
+@write_required
+@require_POST
+def situation_decide(request, pk):
+    situation = SpecialSituation.objects.visible_to(request.user).filter(pk=pk).first()
+    if situation is None:
+        raise Http404(_("记录不存在或不在您的管辖范围内。"))
+    form = DecisionForm(request.POST)
+    form.is_valid()
+    try:
+        services.situation_decide(
+            by=request.user,
+            situation=situation,
+            decision=form.cleaned_data.get("decision", ""),
+            note=form.cleaned_data.get("note", ""),
+        )
+    except services.ExitError as error:
+        _report(request, error)
+    else:
+        messages.success(request, _("处理决定已保存。"))
+    return redirect("exits:situations")
+
+
+@login_required
+def notice_list(request):
+    """The printable public notice (公示名单) of a village: names, 组 and household size —
+    never ID, phone, bank or health data (DOMAIN.md §4)."""
+    campaign = Campaign.objects.filter(pk=request.GET.get("campaign")).first() or selectors.current_campaign()
+    village = request.GET.get("village", "")
+    cases = (
+        selectors.case_list(user=request.user)
+        .filter(campaign=campaign, current_step__gte=Step.NOTICE)
+        .exclude(notice_started_on__isnull=True, current_step=Step.NOTICE)
+    )
+    if village:
+        cases = cases.filter(village_id=village)
+    villages = (
+        selectors.case_list(user=request.user)
+        .filter(campaign=campaign, current_step__gte=Step.NOTICE)
+        .values("village_id", "village__name")
+        .annotate(n=Count("pk"))
+        .order_by("village_id")
+    )
+    return render(
+        request,
+        "exits/notice_list.html",
+        {"campaign": campaign, "cases": cases, "villages": villages, "village": village},
+    )
+
+
+@login_required
+def case_ledger_export(request):
+    filterset = selectors.ExitCaseFilter(
+        request.GET or None, queryset=selectors.case_list(user=request.user), request=request
+    )
+    return xlsx_streaming_response(
+        filename=_("退出案件台账.xlsx"),
+        fallback_filename="exit-cases.xlsx",
+        sheet_title=_("退出案件台账"),
+        columns=exports.case_ledger_columns(region_names=ledger_region_names(user=request.user)),
+        rows=filterset.qs,
+    )
