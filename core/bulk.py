@@ -78,7 +78,10 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
             buffer = io.StringIO()
             csv.writer(buffer).writerows(rows)
             buffer.seek(0)
-            cursor.cursor.copy_expert(f"COPY {table} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
+            # The driver's own cursor: wrap it so a failure is Django's IntegrityError /
+            # DatabaseError like any other query's.
+            with connection.wrap_database_errors:
+                cursor.cursor.copy_expert(f"COPY {table} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
         else:
             rows = [[_plain(v) for v in row] for row in rows]
             placeholders = ", ".join(["%s"] * len(columns))

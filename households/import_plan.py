@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
@@ -461,6 +462,15 @@ def apply_import(plan: ImportPlan, *, by: User, progress: Progress | None = None
         )
     if progress:
         progress(3, 4)
+
+    # A household whose members changed is a changed household: an edit of its page
+    # that began before the import must be refused as stale, like after any other save.
+    touched = {pks[number] for number, _cleaned in plan.new_members}
+    touched |= {member.household_id for member, _cleaned in plan.changed_members}
+    touched -= {household.pk for household, _cleaned in plan.changed_households} | set(household_ids)
+    for chunk in _chunks(touched):
+        # ``version`` is not audited (the members' own history rows record the change).
+        Household.objects.filter(pk__in=chunk).update(version=F("version") + 1)
 
     member_ids = allocate_ids(Member, len(plan.new_members))
     rows = []

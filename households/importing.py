@@ -22,6 +22,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 from openpyxl.utils.exceptions import InvalidFileException
@@ -38,6 +39,8 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # .xls, and every password-protected .xlsx
 INTEGER_FIELDS = frozenset(["group_no", "identification_year", "exit_year", "disability_grade", "work_months"])
 MULTI_CHOICE_FIELDS: dict[str, type[models.TextChoices]] = {"other_causes": PovertyCause}
 ID_NUMBER_FIELDS = frozenset(["id_number"])
+HOUSEHOLD_NUMBER_FIELDS = frozenset(["number", "household"])
+EXCEL_SIGNIFICANT_DIGITS = 15
 # Free text in which no space belongs: a name typed as "张 三" is 张三.
 NO_SPACE_FIELDS = frozenset(["name"])
 
@@ -55,8 +58,9 @@ FULL_WIDTH_ALNUM = {
     for code in range(start, stop + 1)
 }
 
-NOT_XLSX = "文件已加密或不是 .xlsx 格式，请另存为 Excel 工作簿（.xlsx）后上传"
-ID_LOST_DIGITS = "证件号码被Excel按数字保存，末尾数字已丢失，请将该列设为文本后重新录入"
+NOT_XLSX = gettext_noop("文件已加密或不是 .xlsx 格式，请另存为 Excel 工作簿（.xlsx）后上传")
+ID_LOST_DIGITS = gettext_noop("证件号码被Excel按数字保存，末尾数字已丢失，请将该列设为文本后重新录入")
+NUMBER_LOST_DIGITS = gettext_noop("户编号被Excel按数字保存，末尾数字可能已丢失，请将该列设为文本后重新录入")
 
 
 class ImportFileError(Exception):
@@ -226,6 +230,24 @@ def parse_id_cell(value: object) -> str:
     return parse_id_number(number).number
 
 
+def parse_household_number(value: object) -> str:
+    """A 户编号 cell. Excel keeps 15 significant digits of a number: a longer 户编号 typed
+    into a number cell, or shown as 6.10902E+17, has lost its end and is refused."""
+    if isinstance(value, bool):
+        raise ValidationError(_("“%(value)s”不是有效的户编号。") % {"value": value})
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not value.is_integer():
+            raise ValidationError(_(NUMBER_LOST_DIGITS))
+        digits = str(int(value))
+        if len(digits) > EXCEL_SIGNIFICANT_DIGITS:
+            raise ValidationError(_(NUMBER_LOST_DIGITS))
+        return digits
+    text = parse_text(value, code=True)
+    if SCIENTIFIC_RE.match(text.upper()):
+        raise ValidationError(_(NUMBER_LOST_DIGITS))
+    return text
+
+
 def parse_date(value: object) -> datetime.date | None:
     """A date cell, an Excel serial number (44117 → 2020-10-13), or text such as
     2020-10-13, 2020/10/13, 2020.10.13, 2020年10月13日 or 20201013; blank → None."""
@@ -262,6 +284,8 @@ def parse_cell(column: ExcelColumn, value: object) -> Any:
         raise ValidationError(_("请填写“%(header)s”。") % {"header": column.header})
     if column.field in ID_NUMBER_FIELDS:
         return parse_id_cell(value)
+    if column.field in HOUSEHOLD_NUMBER_FIELDS:
+        return parse_household_number(value)
     if column.field in MULTI_CHOICE_FIELDS:
         return parse_multi_choice(value, MULTI_CHOICE_FIELDS[column.field])
     if column.choices is not None:
@@ -284,18 +308,36 @@ def normalize_header(value: object) -> str:
 
 
 def find_header(rows: list[tuple], columns: list[ExcelColumn]) -> tuple[int, dict[int, ExcelColumn]]:
-    """Among the first rows, the one with the most known headers: (its 0-based index,
-    {column index → column}). Unknown and repeated headers are ignored."""
+    """Among the first rows, the header: (0-based index of its last row, {column index →
+    column}). Unknown and repeated headers are ignored.
+
+    A header may span two rows, as when a group title (务工情况) is merged over its
+    sub-headers (务工状况, 务工地点 …) and the other titles are merged down over both rows:
+    each column then takes its known header from either row.
+    """
     known = {normalize_header(column.header): column for column in columns}
-    best_index, best_map = 0, {}
-    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+
+    def mapping_of(*header_rows: tuple) -> dict[int, ExcelColumn]:
         mapping: dict[int, ExcelColumn] = {}
-        for position, value in enumerate(row):
-            column = known.get(normalize_header(value))
-            if column is not None and column not in mapping.values():
-                mapping[position] = column
-        if len(mapping) > len(best_map):
-            best_index, best_map = index, mapping
+        width = max((len(row) for row in header_rows), default=0)
+        for position in range(width):
+            for row in header_rows:
+                value = row[position] if position < len(row) else None
+                column = known.get(normalize_header(value))
+                if column is not None and column not in mapping.values():
+                    mapping[position] = column
+                    break
+        return mapping
+
+    best_index, best_map = 0, {}
+    head = rows[:HEADER_SEARCH_ROWS]
+    for index, row in enumerate(head):
+        candidates = [(index, mapping_of(row))]
+        if index + 1 < len(head):
+            candidates.append((index + 1, mapping_of(row, head[index + 1])))
+        for last, mapping in candidates:
+            if len(mapping) > len(best_map):
+                best_index, best_map = last, mapping
     return best_index, best_map
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -179,16 +179,16 @@ def _clean_household(
     data["other_causes"] = list(dict.fromkeys(other))
     this_year = timezone.localdate().year
     year = data.get("identification_year")
-    if year and not (2013 <= int(year) <= this_year):
+    if not _blank(year) and not (2013 <= int(year) <= this_year):
         errors.add("identification_year", _("识别年度应在2013年至%(y)d年之间。") % {"y": this_year})
     status, exit_year = data.get("exit_status"), data.get("exit_year")
-    if status in (ExitStatus.EXITED, ExitStatus.RETURNED) and not exit_year:
+    if status in (ExitStatus.EXITED, ExitStatus.RETURNED) and _blank(exit_year):
         errors.add("exit_year", _("已脱贫或返贫的户必须填写脱贫年度。"))
-    if status == ExitStatus.NOT_EXITED and exit_year:
+    if status == ExitStatus.NOT_EXITED and not _blank(exit_year):
         errors.add("exit_year", _("未脱贫的户不能填写脱贫年度。"))
-    if exit_year and int(exit_year) > this_year:
-        errors.add("exit_year", _("脱贫年度不能晚于今年（%(y)d年）。") % {"y": this_year})
-    if exit_year and year and int(exit_year) <= int(year):
+    elif not _blank(exit_year) and not (2014 <= int(exit_year) <= this_year):
+        errors.add("exit_year", _("脱贫年度应在2014年至%(y)d年之间。") % {"y": this_year})
+    elif not _blank(exit_year) and not _blank(year) and int(exit_year) <= int(year):
         # A household identified in a year cannot exit in that same year (DOMAIN.md §3).
         errors.add("exit_year", _("脱贫年度必须晚于识别年度。"))
     if data.get("is_relocated") and not data.get("relocation_mode"):
@@ -197,6 +197,7 @@ def _clean_household(
         data["relocation_mode"] = ""
     if (data.get("lost_contact") or data.get("released_prisoner")) and not str(data.get("special_notes", "")).strip():
         errors.add("special_notes", _("标记为失联人员或刑满释放人员时，请填写特殊情况说明。"))
+    _check_field_limits(Household, data, errors)
     return data
 
 
@@ -244,7 +245,39 @@ def _clean_member(
     working_age = parsed is not None and 16 <= age_on(parsed.birth_date, today) <= 59
     if working_age and healthy and not schooling and data.get("labour_skill") == LabourSkill.NONE:
         errors.add("labour_skill", _("16至59周岁、身体健康且不在校的成员不能登记为无劳动力。"), member=index)
+    _check_field_limits(Member, data, errors, member=index)
     return data
+
+
+def _blank(value) -> bool:
+    return value is None or value == ""
+
+
+SMALL_INTEGER_MAX = 32767  # PositiveSmallIntegerField's range on every supported database
+
+
+def _check_field_limits(model, data: dict, errors: RegistryError, *, member: int | None = None) -> None:
+    """What the database can hold: text lengths and small-integer ranges. Forms stop
+    these in the browser; the Excel import and the API rely on this check."""
+    for name, value in data.items():
+        try:
+            model_field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        if name in errors.household or name in errors.members.get(member, {}):
+            continue  # the field already has a message
+        if isinstance(value, str) and model_field.max_length and len(value) > model_field.max_length:
+            errors.add(
+                name,
+                _("最多%(max)d个字符，当前为%(n)d个。") % {"max": model_field.max_length, "n": len(value)},
+                member=member,
+            )
+        elif (
+            isinstance(model_field, models.PositiveSmallIntegerField)
+            and isinstance(value, int)
+            and not 0 <= value <= SMALL_INTEGER_MAX
+        ):
+            errors.add(name, _("数值超出范围（0至%(max)d）。") % {"max": SMALL_INTEGER_MAX}, member=member)
 
 
 def _check_family(members: dict[int, dict], errors: RegistryError) -> None:

@@ -64,9 +64,9 @@ class ImportJobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_error_report_url(self, job: ImportJob) -> str | None:
-        if not job.error_report:
-            return None
         request = self.context.get("request")
+        if not job.error_report or (request and not selectors.can_download_files(request.user, job)):
+            return None
         url = f"/api/v1/imports/{job.pk}/errors.xlsx"
         return request.build_absolute_uri(url) if request else url
 

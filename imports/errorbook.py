@@ -26,7 +26,9 @@ from households.excel import ExcelColumn
 from households.importing import HEADER_SEARCH_ROWS, find_header
 
 FULL_COPY_MAX_BYTES = 2 * 1024 * 1024
-ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
+NOTE_HEADER = "错误说明"
+ERROR_RGB = "FFC7CE"
+ERROR_FILL = PatternFill("solid", fgColor=ERROR_RGB)
 ERROR_FONT = Font(color="9C0006")
 ERROR_HEADER_FONT = Font(bold=True, color="C00000")
 AUTHOR = "povertyexit"
@@ -58,16 +60,48 @@ def marked_up_workbook(source: Any, errors: list[dict], sheets: dict[str, list[E
     return _streamed_copy(source, grouped, sheets)
 
 
+def _note_column(header: tuple) -> int | None:
+    """The 错误说明 column an earlier report added (1-based), if the file is one."""
+    names = {NOTE_HEADER, str(_(NOTE_HEADER))}
+    for position, value in enumerate(header, start=1):
+        if isinstance(value, str) and value.strip() in names:
+            return position
+    return None
+
+
+def _is_ours(cell) -> bool:
+    fill = cell.fill
+    return bool(fill and fill.fill_type == "solid" and str(fill.fgColor.rgb).upper().endswith(ERROR_RGB))
+
+
 def _full_copy(source: Any, grouped: dict, sheets: dict[str, list[ExcelColumn]]) -> bytes:
     workbook = load_workbook(source)
-    for name, rows in grouped.items():
-        if name not in workbook.sheetnames or name not in sheets:
+    first_with_errors = None
+    for name, columns in sheets.items():
+        if name not in workbook.sheetnames:
             continue
         sheet = workbook[name]
         head = [tuple(cell.value for cell in row) for row in sheet.iter_rows(min_row=1, max_row=HEADER_SEARCH_ROWS)]
-        header_row, positions = _positions(head, sheets[name])
-        note_column = sheet.max_column + 1
-        header = sheet.cell(row=header_row, column=note_column, value=_("错误说明"))
+        header_row, positions = _positions(head, columns)
+        earlier = _note_column(head[header_row - 1]) if len(head) >= header_row else None
+        # A report uploaded again: forget what the earlier report marked.
+        for row in sheet.iter_rows(min_row=header_row):
+            for cell in row:
+                if earlier is not None and cell.column == earlier and cell.row > header_row:
+                    cell.value = None
+                if cell.row > header_row and _is_ours(cell):
+                    cell.fill, cell.font = PatternFill(fill_type=None), Font()
+                if cell.comment is not None and cell.comment.author == AUTHOR:
+                    cell.comment = None
+        rows = grouped.get(name, {})
+        if not rows:
+            if earlier is not None:
+                header = sheet.cell(row=header_row, column=earlier)
+                header.value, header.fill, header.font = None, PatternFill(fill_type=None), Font()
+            continue
+        first_with_errors = first_with_errors or name
+        note_column = earlier or sheet.max_column + 1
+        header = sheet.cell(row=header_row, column=note_column, value=_(NOTE_HEADER))
         header.font = ERROR_HEADER_FONT
         header.fill = ERROR_FILL
         sheet.column_dimensions[header.column_letter].width = 60
@@ -82,8 +116,9 @@ def _full_copy(source: Any, grouped: dict, sheets: dict[str, list[ExcelColumn]])
                 cell.comment = Comment("\n".join(messages), AUTHOR, width=300, height=120)
             note = sheet.cell(row=row_number, column=note_column, value=_row_note(row_errors))
             note.font = ERROR_FONT
+    if first_with_errors:
         # Open where the first error is.
-        workbook.active = workbook.sheetnames.index(name)
+        workbook.active = workbook.sheetnames.index(first_with_errors)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -115,17 +150,26 @@ def _copy_sheet(rows_iter, copy, rows: dict[int, list[dict]], columns: list[Exce
             break
     header_row, positions = _positions(head, columns) if columns else (1, {})
     text_columns = {positions[c.header] for c in columns or [] if c.text and c.header in positions}
-    # The 错误说明 column goes right after the widest of the first rows.
-    width = max((len(row) for row in head), default=0)
+    header = head[header_row - 1] if len(head) >= header_row else ()
+    earlier = _note_column(header) if columns else None
+    # The 错误说明 column: the earlier report's, or the one after the header row.
+    note_column = earlier or len(header) + 1
 
     def write(row_number: int, values: tuple) -> None:
         row_errors = rows.get(row_number, [])
         bad: dict[int, list[str]] = defaultdict(list)
         for error in row_errors:
             bad[positions.get(error["column"], 1)].append(error["message"])
+        width = max(len(values), note_column if (rows and columns) else 0)
         cells = []
-        for column in range(1, max(width, len(values)) + 1):
+        for column in range(1, width + 1):
             value = values[column - 1] if column <= len(values) else None
+            if columns and rows and column == note_column and row_number == header_row:
+                value = _(NOTE_HEADER)
+            elif columns and rows and column == note_column and row_number > header_row:
+                value = _row_note(row_errors) if row_errors else None
+            elif earlier is not None and column == earlier and row_number >= header_row:
+                value = None  # an earlier report's note, on a sheet with no errors left
             cell = WriteOnlyCell(copy, value=value)
             if column in text_columns:
                 cell.number_format = "@"
@@ -133,16 +177,11 @@ def _copy_sheet(rows_iter, copy, rows: dict[int, list[dict]], columns: list[Exce
                 cell.fill = ERROR_FILL
                 cell.font = ERROR_FONT
                 cell.comment = Comment("\n".join(bad[column]), AUTHOR)
+            elif columns and rows and column == note_column and row_number >= header_row and value:
+                cell.font = ERROR_HEADER_FONT if row_number == header_row else ERROR_FONT
+                if row_number == header_row:
+                    cell.fill = ERROR_FILL
             cells.append(cell)
-        if row_number == header_row and columns and rows:
-            note = WriteOnlyCell(copy, value=_("错误说明"))
-            note.font = ERROR_HEADER_FONT
-            note.fill = ERROR_FILL
-            cells.append(note)
-        elif row_errors:
-            note = WriteOnlyCell(copy, value=_row_note(row_errors))
-            note.font = ERROR_FONT
-            cells.append(note)
         copy.append(cells)
 
     for row_number, values in enumerate(head, start=1):

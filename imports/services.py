@@ -48,8 +48,10 @@ class ImportRefused(Exception):
         self.conflict = conflict
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f}"
+def _size(size: int) -> str:
+    if size < 1024 * 1024:
+        return f"{max(size // 1024, 1)} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
 
 
 def _check_upload(upload: UploadedFile) -> None:
@@ -66,8 +68,8 @@ def _check_upload(upload: UploadedFile) -> None:
         raise ImportRefused(_("上传的文件是空的，请重新选择文件。"))
     if upload.size > settings.IMPORT_MAX_BYTES:
         raise ImportRefused(
-            _("文件大小为 %(size)s MB，超过 %(max)s MB 的上限，请拆分后分批导入。")
-            % {"size": _megabytes(upload.size), "max": _megabytes(settings.IMPORT_MAX_BYTES)}
+            _("文件大小为 %(size)s，超过 %(max)s 的上限，请拆分后分批导入。")
+            % {"size": _size(upload.size), "max": _size(settings.IMPORT_MAX_BYTES)}
         )
 
 
@@ -180,6 +182,9 @@ def import_check(job_id: int) -> None:
             ImportStatus.FAILED,
             message=_("文件内容已损坏或无法识别，请用 Excel 打开确认后另存为 .xlsx 重新上传。"),
         )
+        return
+    if parsed.row_count == 0 and not parsed.errors:
+        _finish(job, ImportStatus.FAILED, total_rows=0, message=_("文件中没有数据行，请在“户信息”“成员信息”表中填写数据后再上传。"))
         return
     parsed_name = _store(_parsed_name(job), json.dumps(parsed.to_json(), ensure_ascii=False).encode())
     ImportJob.objects.filter(pk=job.pk).update(total_rows=parsed.row_count, parsed_file=parsed_name)

@@ -53,7 +53,7 @@ def import_list(request):
 @write_required
 def import_upload(request, kind):
     kind = _kind_or_404(kind)
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    form = ImportUploadForm(request.POST, request.FILES) if request.method == "POST" else ImportUploadForm()
     if request.method == "POST" and form.is_valid():
         try:
             job = services.import_start(by=request.user, kind=kind, upload=form.cleaned_data["file"])
@@ -87,11 +87,13 @@ def _detail_context(request, job: ImportJob) -> dict:
         for group, label in importer.count_labels.items()
     ]
     errors = Paginator(job.errors, ERRORS_PAGE_SIZE).get_page(request.GET.get("page")) if job.errors else None
+    has_changes = any(group["new"] or group["updated"] for group in groups)
     return {
         "job": job,
         "groups": groups,
         "errors": errors,
-        "can_confirm": job.status == ImportStatus.READY and job.uploaded_by_id == request.user.pk,
+        "can_confirm": job.status == ImportStatus.READY and job.uploaded_by_id == request.user.pk and has_changes,
+        "waits_for_uploader": job.status == ImportStatus.READY and job.uploaded_by_id != request.user.pk,
         "can_download": selectors.can_download_files(request.user, job),
         "result_url": reverse(importer.result_url_name),
     }

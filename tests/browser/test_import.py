@@ -153,12 +153,6 @@ def test_the_error_page_fits_a_phone(live_server, page, log_in, screenshot, alic
     assert scroll_width(page) <= PHONE_390["width"] + 1, f"scrolls sideways: {widest_elements(page)}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: static/css/app.css:5 makes every table cell `white-space: nowrap`, so on a phone the "
-    "问题 column of the error table (templates/imports/detail.html:59) runs off the card and the message "
-    "can only be read by scrolling the table sideways; give that <td> Bootstrap's `text-wrap` class",
-)
 def test_the_error_message_wraps_on_a_phone(live_server, page, log_in, alice):
     job = start(alice, file_with_bad_member(2)[0])
     page.set_viewport_size(PHONE_390)

@@ -231,12 +231,6 @@ def file_with_two_sheets_of_errors() -> tuple[bytes, list[str]]:
     return build(households=households, members=members).getvalue(), right
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: imports/errorbook.py:86 sets `workbook.active` for every sheet with errors, so the "
-    "last one wins: the report opens on 成员信息 although the first error is on 户信息 (the comment "
-    "says 'Open where the first error is'); set it once, for the first sheet in error order",
-)
 def test_the_error_report_opens_on_the_first_error(client, alice):
     client.force_login(alice)
     content, _right = file_with_two_sheets_of_errors()
@@ -245,13 +239,6 @@ def test_the_error_report_opens_on_the_first_error(client, alice):
     assert workbook(client.get(f"/imports/{job.pk}/errors.xlsx")).active.title == "户信息"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: imports/errorbook.py:_full_copy (line 69 `note_column = sheet.max_column + 1`) marks the "
-    "re-uploaded report on top of the old marks: cells fixed since stay red with their old comment and "
-    "错误说明 note, and a second 错误说明 column is added; it should reuse the existing 错误说明 column "
-    "(cleared) and clear earlier error fills/comments before marking the current errors",
-)
 def test_a_reuploaded_error_report_marks_only_the_errors_left(client, alice):
     """The documented workflow: fix the red cells in the report and upload it again."""
     client.force_login(alice)
@@ -340,13 +327,6 @@ def test_the_file_name_is_escaped_on_the_pages(client, alice):
         assert "&lt;img src=x onerror=alert(1)&gt;.xlsx" in html, url
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: imports/services.py:191 treats a file without any data row (e.g. the blank template "
-    "uploaded by mistake) like a re-upload of known data: status 待确认导入, the message says every record "
-    "matches the system, and 确认导入 is offered; a file with total_rows == 0 should end with a message "
-    "that it holds no data (e.g. failed: 文件中没有数据行…) and offer no confirmation",
-)
 def test_the_blank_template_is_not_offered_for_import(client, alice):
     client.force_login(alice)
     template = client.get("/imports/households/template.xlsx").content
@@ -416,12 +396,6 @@ def test_no_file_chosen_says_so(client, alice):
     assert not ImportJob.objects.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: imports/views.py import_upload binds the form with `request.POST or None`, so a POST "
-    "carrying no field at all (a script, or a multipart body whose only part is an empty file) is "
-    "treated as a GET and re-renders the blank form without the required-file message",
-)
 def test_a_post_without_any_field_says_no_file_was_chosen(client, alice):
     client.force_login(alice)
     response = client.post(UPLOAD, {})
@@ -571,7 +545,7 @@ def test_the_uploader_finds_her_job_in_the_history(client, alice, alices_job):
     assert "西关村错误.xlsx" in rows[0].text
     assert "有错误，未导入" in rows[0].text
     assert "李爱丽 · 西关村" in rows[0].text
-    assert "户：新增 1，更新 0，不变 0，有错误 1" in rows[0].text
+    assert "1 处错误，未导入任何数据" in rows[0].text  # no "新增" on a job that imported nothing
 
 
 @pytest.mark.parametrize("username", ["tom", "carol", "sue", "root"])

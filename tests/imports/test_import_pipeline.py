@@ -434,15 +434,6 @@ def test_a_titled_sheet_with_merged_header_cells_blank_rows_and_extra_columns_im
     assert [m["name"] for m in stored_members(H2)] == ["刘大山", "刘小红"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: households/importing.py find_header takes the single row with the most known headers; in a "
-        "two-row header whose group cell 务工情况 is merged over 务工状况/务工地点/务工月数/务工单位 (sub-headers "
-        "on the row below) those four columns are silently dropped: the file imports and the members are "
-        "stored as 未务工."
-    ),
-)
 def test_a_two_row_header_with_a_merged_group_cell_is_not_silently_dropped(alice):
     work = ["务工状况", "务工地点", "务工月数", "务工单位"]
 
@@ -639,14 +630,6 @@ def test_a_changed_member_cell_updates_that_member_with_a_history_row(alice):
     assert Member.history.filter(id_number=WANG_SPOUSE).count() == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: households/import_plan.py apply_import bumps Household.version only for rows in "
-        "plan.changed_households; a household whose members alone changed keeps its version, so an edit "
-        "of the household page begun before the import saves over the imported member values (lost update)."
-    ),
-)
 def test_a_changed_member_makes_an_edit_begun_before_the_import_stale(alice):
     import_file(alice, wang_only())
     wang = Household.objects.get(number=H1)
@@ -1414,17 +1397,7 @@ def test_the_fixed_error_workbook_imports_and_its_note_column_is_ignored(alice, 
     "mode",
     [
         "full-copy",
-        pytest.param(
-            "streamed",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "BUG: imports/errorbook.py _copy_sheet puts each row's note after max(width, len(row)) cells, "
-                    "where width is the widest of the first 5 rows: a later row with a value right of the header "
-                    "gets its 错误说明 one column off (the full copy uses max_column + 1 for every row)."
-                ),
-            ),
-        ),
+        "streamed",
     ],
 )
 def test_the_note_stays_under_its_header_when_a_later_row_is_wider(alice, monkeypatch, mode):
@@ -1449,14 +1422,6 @@ def test_the_note_stays_under_its_header_when_a_later_row_is_wider(alice, monkey
 # --- bugs found ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: households/importing.py parse_cell turns a number in a text column into its digits "
-        "(_number_text) and accepts any text for 户编号: a 户编号 Excel stored as a number has lost its "
-        "last digits (or reads 6.10902E+17) and is silently stored as a different household number."
-    ),
-)
 @pytest.mark.parametrize(
     "cell",
     [
@@ -1473,16 +1438,6 @@ def test_a_household_number_excel_mangled_is_rejected(alice, cell):
     assert (HOUSEHOLD_SHEET, 2, "户编号") in [error[:3] for error in row_errors(job)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: the import never runs the model's own field checks (max_length, PositiveSmallIntegerField "
-        "range): households/services.py _clean_household/_clean_member leave them to full_clean() in _save, "
-        "which households/import_plan.py apply_import bypasses (bulk insert/update). The check says 待确认导入; "
-        "SQLite then stores the over-long value, PostgreSQL fails the apply with the wrong message "
-        "(保存失败：户编号或证件号码刚被他人登记)."
-    ),
-)
 @pytest.mark.parametrize(
     ("sheet", "cells", "column"),
     [
@@ -1506,14 +1461,6 @@ def test_a_value_the_model_cannot_hold_is_rejected_at_the_check(alice, sheet, ce
     assert [error[:3] for error in row_errors(job)] == [(sheet, 2, column)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: households/services.py _clean_household tests `if year and ...` / `... and exit_year`, so a 0 "
-        "passes: 识别年度 0 is stored, and 脱贫年度 0 on an unexited household passes the check and then "
-        "breaks the household_exit_year_iff_exited constraint at confirm (job 文件无法导入 with the wrong message)."
-    ),
-)
 @pytest.mark.parametrize(
     ("cells", "column"),
     [
@@ -1528,16 +1475,6 @@ def test_a_zero_year_is_rejected_at_the_check(alice, cells, column):
     assert [error[:3] for error in row_errors(job)] == [(HOUSEHOLD_SHEET, 2, column)]
 
 
-@pytest.mark.xfail(
-    ON_POSTGRES,
-    strict=True,
-    reason=(
-        "BUG: core/bulk.py insert_rows runs COPY on the raw driver cursor (cursor.cursor.copy_expert), so a "
-        "failed COPY raises psycopg2's own error, not django.db's: imports/services.py import_apply's "
-        "`except (IntegrityError, DatabaseError)` misses it, import_confirm raises (a 500 from the page), and "
-        "the Celery apply task leaves the job 导入中 for ever."
-    ),
-)
 def test_a_write_the_database_refuses_ends_failed_and_writes_nothing(alice, monkeypatch):
     job = start(alice, both_families())
     # Another cadre's transaction registers 刘小红 after the re-plan read the registry:
@@ -1554,14 +1491,6 @@ def test_a_write_the_database_refuses_ends_failed_and_writes_nothing(alice, monk
     assert registry_snapshot() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: imports/errorbook.py always adds a new 错误说明 column (max_column + 1 / after the widest row) "
-        "and the full copy keeps the previous report's red fills and comments: a corrected error workbook "
-        "uploaded again gets a report that still flags the fixed cell and two 错误说明 columns."
-    ),
-)
 def test_a_second_report_shows_only_the_errors_left(alice, mode):
     job = start(alice, bad_file())
     book = error_workbook(job)
