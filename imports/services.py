@@ -184,7 +184,12 @@ def import_check(job_id: int) -> None:
         )
         return
     if parsed.row_count == 0 and not parsed.errors:
-        _finish(job, ImportStatus.FAILED, total_rows=0, message=_("文件中没有数据行，请在“户信息”“成员信息”表中填写数据后再上传。"))
+        _finish(
+            job,
+            ImportStatus.FAILED,
+            total_rows=0,
+            message=_("文件中没有数据行，请在“户信息”“成员信息”表中填写数据后再上传。"),
+        )
         return
     parsed_name = _store(_parsed_name(job), json.dumps(parsed.to_json(), ensure_ascii=False).encode())
     ImportJob.objects.filter(pk=job.pk).update(total_rows=parsed.row_count, parsed_file=parsed_name)
