@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.models import Role, Sector
@@ -201,3 +202,22 @@ def amy(regions):
 def olga(regions):
     """Village cadre of a village in 汉阴县 (zed's county)."""
     return make_user("olga", Role.VILLAGE_CADRE, OTHER_COUNTY_VILLAGE, full_name="欧佳")
+
+
+# --- attachments ----------------------------------------------------------------------------
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+JPG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48
+
+
+def upload(name: str, content: bytes, content_type: str = "application/octet-stream") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """Uploaded files go to a folder of this test's own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
