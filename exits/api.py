@@ -147,14 +147,17 @@ class EnrolSerializer(serializers.Serializer):
 
 
 class AdvanceSerializer(serializers.Serializer):
+    """The step's record, taken as sent: ``exits.services.clean_step_data`` checks each
+    value and names the field, so the API answers exactly as the page does."""
+
     step = serializers.ChoiceField(choices=Step.choices, help_text="要完成的步骤（1–8），必须是案件的当前步骤")
-    head_signed = serializers.BooleanField(required=False, help_text="第1步：户主签字认可")
-    food_clothing_secure = serializers.BooleanField(required=False, help_text="第1步：吃穿不愁已入户确认")
+    head_signed = serializers.JSONField(required=False, help_text="第1步：户主签字认可")
+    food_clothing_secure = serializers.JSONField(required=False, help_text="第1步：吃穿不愁已入户确认")
     signed_on = serializers.CharField(required=False, help_text="第1步：签字日期")
     meeting_date = serializers.CharField(required=False, help_text="第2步：评议会议日期")
-    attendance = serializers.IntegerField(required=False, help_text="第2步：参会人数")
-    votes_for = serializers.IntegerField(required=False, help_text="第2步：赞成票")
-    votes_against = serializers.IntegerField(required=False, help_text="第2步：反对票")
+    attendance = serializers.JSONField(required=False, help_text="第2步：参会人数")
+    votes_for = serializers.JSONField(required=False, help_text="第2步：赞成票")
+    votes_against = serializers.JSONField(required=False, help_text="第2步：反对票")
     minutes = serializers.CharField(required=False, allow_blank=True, help_text="第2步：会议记录")
     checking_unit = serializers.CharField(required=False, help_text="第3步：交叉检查组所在村或镇的区划代码")
     findings = serializers.CharField(required=False, allow_blank=True, help_text="第3步：检查发现的问题")

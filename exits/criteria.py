@@ -100,7 +100,7 @@ def measure_housing(campaign: Campaign, data: RegistryData) -> Measurement:
     return Measurement(
         CriterionResult.NOT_MET,
         measured,
-        [_("住房鉴定为%(g)s级危房，尚无改造验收、搬迁入住或其他安全住房安排。") % {"g": appraisal.get_grade_display()}],
+        [_("住房鉴定为%(g)s级危房，尚无改造验收、搬迁入住或其他安全住房安排。") % {"g": appraisal.grade}],
     )
 
 

@@ -112,11 +112,12 @@ def unresolved_situations(campaign: Campaign, household: Household) -> list[str]
         flagged.append(SituationKind.RELEASED_PRISONER)
     if not flagged:
         return []
-    decided = set(
-        SpecialSituation.objects.filter(
-            campaign=campaign, household=household, kind__in=flagged, decision=SituationDecision.PROCEED
-        ).values_list("kind", flat=True)
-    )
+    # .all() so a list that prefetched ``household.special_situations`` asks nothing more.
+    decided = {
+        s.kind
+        for s in household.special_situations.all()
+        if s.campaign_id == campaign.pk and s.decision == SituationDecision.PROCEED
+    }
     return [str(SituationKind(kind).label) for kind in flagged if kind not in decided]
 
 
@@ -398,8 +399,9 @@ def clean_step_data(case: ExitCase, step: int, data: dict, *, by: User) -> dict:
     return out
 
 
-def step_refusals(case: ExitCase, step: int, *, by: User) -> list[str]:
-    """Everything that stops ``by`` from completing ``step`` of ``case`` now (besides its record)."""
+def step_refusals(case: ExitCase, step: int, *, by: User, refresh: bool = True) -> list[str]:
+    """Everything that stops ``by`` from completing ``step`` of ``case`` now (besides its
+    record). ``refresh=False`` for display: no re-measuring (see approval_refusals)."""
     campaign = case.campaign
     if case.is_done:
         return [_("该户已完成全部退出程序。")]
@@ -426,7 +428,7 @@ def step_refusals(case: ExitCase, step: int, *, by: User) -> list[str]:
     if step == Step.NOTICE:
         reasons += notice_close_refusals(case)
     if step == Step.APPROVE:
-        reasons += approval_refusals(case)
+        reasons += approval_refusals(case, refresh=refresh)
     return reasons
 
 
@@ -452,11 +454,18 @@ def notice_ends_on(case: ExitCase) -> datetime.date | None:
     return case.notice_started_on + datetime.timedelta(days=case.campaign.notice_min_days)
 
 
-def approval_refusals(case: ExitCase) -> list[str]:
+def approval_refusals(case: ExitCase, *, refresh: bool = True) -> list[str]:
     """Approval needs all five criteria passed and certified, steps 1–5 done, no open
-    objection and no unresolved special situation (DOMAIN.md §4)."""
+    objection and no unresolved special situation (DOMAIN.md §4).
+
+    ``refresh`` re-measures the criteria first (a write): the approval itself does; a
+    page that only shows what blocks a case reads the last measurement, and with
+    ``criteria``, ``steps``, ``objections`` and ``household__special_situations``
+    prefetched it asks the database nothing.
+    """
     reasons = []
-    criteria_refresh([case])
+    if refresh:
+        criteria_refresh([case])
     for check in case.criteria.all():
         if check.result != CriterionResult.MET:
             detail = "；".join(check.failures) or check.get_result_display()
@@ -464,11 +473,11 @@ def approval_refusals(case: ExitCase) -> list[str]:
         elif not check.is_certified:
             sector = CRITERION_SECTOR[Criterion(check.criterion)]
             reasons.append(_("“%(c)s”尚未经%(s)s部门认定。") % {"c": check.get_criterion_display(), "s": sector.label})
-    done = set(case.steps.filter(is_reset=False).values_list("step", flat=True))
+    done = {record.step for record in case.steps.all() if not record.is_reset}
     missing = [s for s in range(Step.VERIFY, Step.APPROVE) if s not in done]
     if missing:
         reasons.append(_("第%(steps)s步尚未完成。") % {"steps": "、".join(f"{s}（{_step_label(s)}）" for s in missing)})
-    if case.objections.filter(status=ObjectionStatus.OPEN).exists():
+    if any(objection.status == ObjectionStatus.OPEN for objection in case.objections.all()):
         reasons.append(_("有公示异议尚未处理。"))
     for label in unresolved_situations(case.campaign, case.household):
         reasons.append(_("该户为%(kind)s，尚无县级处理决定。") % {"kind": label})
@@ -561,6 +570,10 @@ def notice_open(*, by: User, case: ExitCase, start: datetime.date | str | None =
         raise ExitError(_("公示已于%(d)s开始。") % {"d": case.notice_started_on.isoformat()})
     errors: dict[str, list[str]] = {}
     day = _date(start or timezone.localdate(), _("公示开始日期"), errors, "start", today=timezone.localdate())
+    review = case.steps.filter(step=Step.REVIEW, is_reset=False).first()
+    reviewed_on = timezone.localdate(review.completed_at) if review else None
+    if day and reviewed_on and day < reviewed_on:
+        errors["start"] = [_("公示开始日期不能早于审核审查完成的日期（%(d)s）。") % {"d": reviewed_on.isoformat()}]
     if errors:
         raise ExitError([], fields=errors)
     case.notice_started_on = day
@@ -612,7 +625,8 @@ def objection_resolve(
     objection.resolved_at = timezone.now()
     objection._history_user = by
     objection.save()
-    if upheld:
+    if upheld and case.current_step > return_to:
+        # (A case already sent back by an earlier objection stays where it is.)
         case_return(by=by, case=case, to_step=return_to, reason=_("公示异议成立：%(r)s") % {"r": objection.resolution})
     return objection
 

@@ -46,6 +46,7 @@ from exits.models import (
 )
 from households.exports import ledger_region_names
 from households.models import ExitStatus, Household, Member, Relationship
+from households.selectors import region_filter_choices
 
 PAGE_SIZE = 20
 
@@ -55,6 +56,14 @@ def _case_for_user(request, pk) -> ExitCase:
         return selectors.case_get(user=request.user, pk=pk)
     except ExitCase.DoesNotExist:
         raise Http404(_("退出案件不存在或不在您的管辖范围内。")) from None
+
+
+def _campaign_param(value, campaigns=None) -> Campaign | None:
+    """The campaign a ``?campaign=`` names; anything that is not an id names none."""
+    value = str(value or "")
+    if not value.isdigit():
+        return None
+    return (campaigns if campaigns is not None else Campaign.objects.all()).filter(pk=value).first()
 
 
 def _report(request, error: services.ExitError | services.ExitConflict) -> None:
@@ -95,6 +104,8 @@ def case_list(request):
         "batch_steps": [(s, label) for s, label in Step.choices if s >= Step.CROSS_CHECK],
         "archive_items": services.ARCHIVE_ITEMS,
     }
+    if not request.htmx:
+        context["region_choices"] = region_filter_choices(user=request.user)
     template = "exits/_case_results.html" if request.htmx and not request.htmx.boosted else "exits/case_list.html"
     return render(request, template, context)
 
@@ -148,7 +159,7 @@ def case_enrol(request):
     if request.user.role != Role.VILLAGE_CADRE:
         raise PermissionDenied(_("只有村级录入员可以纳入退出户。"))
     campaigns = Campaign.objects.filter(is_active=True)
-    campaign = campaigns.filter(pk=request.POST.get("campaign") or request.GET.get("campaign")).first()
+    campaign = _campaign_param(request.POST.get("campaign") or request.GET.get("campaign"), campaigns)
     campaign = campaign or campaigns.first()
     if campaign is None:
         messages.error(request, _("没有进行中的退出批次，请联系系统管理员创建。"))
@@ -219,7 +230,7 @@ def _case_context(request, case: ExitCase, *, step_form=None, forms: dict | None
     can_act = _can_act(request.user, case)
     if step_form is None and can_act:
         step_form = STEP_FORMS[case.current_step](case=case, prefix="step")
-    refusals = services.step_refusals(case, case.current_step, by=request.user) if can_act else []
+    refusals = services.step_refusals(case, case.current_step, by=request.user, refresh=False) if can_act else []
     members = list(case.household.members.order_by("pk"))
     head = next((m for m in members if m.relationship == Relationship.HEAD), None)
     return {
@@ -408,6 +419,7 @@ def criterion_assess(request, pk):
 
 
 @login_required
+@write_required
 @require_POST
 def criteria_refresh(request, pk):
     case = _case_for_user(request, pk)
@@ -451,11 +463,16 @@ def attachment_download(request, pk):
 def approval_queue(request):
     """The county's queue: cases waiting for approval, with what still blocks each."""
     campaign = selectors.current_campaign()
-    cases = selectors.case_list(user=request.user).filter(current_step=Step.APPROVE)
+    cases = (
+        selectors.case_list(user=request.user)
+        .filter(current_step=Step.APPROVE)
+        .prefetch_related("criteria", "steps", "objections", "household__special_situations")
+    )
     if campaign:
         cases = cases.filter(campaign=campaign)
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [{"case": case, "blockers": services.approval_refusals(case)} for case in page.object_list]
+    # What blocks each case, from its last measurement (the approval re-measures).
+    rows = [{"case": case, "blockers": services.approval_refusals(case, refresh=False)} for case in page.object_list]
     open_objections = (
         Objection.objects.visible_to(request.user)
         .filter(status=ObjectionStatus.OPEN)
@@ -553,7 +570,7 @@ def situation_decide(request, pk):
 def notice_list(request):
     """The printable public notice (公示名单) of a village: names, 组 and household size —
     never ID, phone, bank or health data (DOMAIN.md §4)."""
-    campaign = Campaign.objects.filter(pk=request.GET.get("campaign")).first() or selectors.current_campaign()
+    campaign = _campaign_param(request.GET.get("campaign")) or selectors.current_campaign()
     village = request.GET.get("village", "")
     cases = (
         selectors.case_list(user=request.user)
@@ -566,7 +583,7 @@ def notice_list(request):
         selectors.case_list(user=request.user)
         .filter(campaign=campaign, current_step__gte=Step.NOTICE)
         .values("village_id", "village__name")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("pk", distinct=True))
         .order_by("village_id")
     )
     return render(

@@ -1,0 +1,108 @@
+"""Batch actions: a town or county official completes one step for many cases; each case
+succeeds or fails on its own, and every failure carries its reason."""
+
+from decimal import Decimal
+
+import pytest
+
+from exits import services
+from exits.models import Step, StepRecord
+from households.models import IncomeRecord
+from tests.html import element, elements, text
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_batch_approval_approves_the_ready_cases_and_says_why_the_others_failed(flow, carol):
+    ready_1, ready_2, failing, behind = (flow.enrol() for _ in range(4))
+    uncertified = flow.enrol(certify=False)
+    flow.bring_to([ready_1, ready_2, failing, uncertified], Step.APPROVE)
+    flow.bring_to(behind, Step.CROSS_CHECK)
+    IncomeRecord.objects.filter(household=failing.household).update(wage_income=Decimal("7000"))
+
+    outcomes = services.steps_complete(
+        by=carol, cases=[ready_1, failing, behind, ready_2, uncertified], step=Step.APPROVE, data={"opinion": "同意"}
+    )
+
+    assert [(o.label, o.ok) for o in outcomes] == [
+        (ready_1.household.number, True),
+        (failing.household.number, False),
+        (behind.household.number, False),
+        (ready_2.household.number, True),
+        (uncertified.household.number, False),
+    ]
+    assert outcomes[1].error == "“收入达标”未达标：2020年家庭人均纯收入3500.00元，未超过当年标准4000.00元。"
+    assert outcomes[2].error == "当前应完成第3步“交叉检查”，不能办理第6步。"
+    assert outcomes[4].error == "；".join(
+        f"“{label}”尚未经{sector}部门认定。"
+        for label, sector in [
+            ("收入达标", "扶贫/统计"),
+            ("住房安全", "住建"),
+            ("义务教育", "教育"),
+            ("基本医疗", "卫健/医保"),
+            ("饮水安全", "水利"),
+        ]
+    )
+    for case, step in [(ready_1, 7), (ready_2, 7), (failing, 6), (behind, 3), (uncertified, 6)]:
+        case.refresh_from_db()
+        assert case.current_step == step
+    assert StepRecord.objects.filter(step=Step.APPROVE).count() == 2
+
+
+def test_a_batch_reports_field_errors_for_each_case(flow, tom):
+    a, b = flow.enrol(), flow.enrol()
+    flow.bring_to([a, b], Step.CROSS_CHECK)
+    outcomes = services.steps_complete(by=tom, cases=[a, b], step=Step.CROSS_CHECK, data={"checking_unit": ""})
+    assert [o.error for o in outcomes] == ["请选择交叉检查组所在的村或镇。；请填写检查发现的问题。"] * 2
+
+
+def test_the_batch_page_lists_each_result(client, flow, tom):
+    ready, behind = flow.enrol(), flow.enrol()
+    flow.bring_to(ready, Step.CROSS_CHECK)
+    client.force_login(tom)
+    assert "batch-panel" in client.get("/exits/").content.decode()
+
+    response = client.post(
+        "/exits/batch/",
+        {"step": "3", "cases": [ready.pk, behind.pk], "checking_unit": "610902102201", "findings": "无问题"},
+    )
+
+    assert response.status_code == 200
+    assert "成功 1 户，未通过 1 户" in text(response)
+    rows = elements(response, "tr", "table-danger")
+    assert len(rows) == 1
+    assert behind.household.number in rows[0].text
+    assert "当前应完成第1步“信息核实”，不能办理第3步。" in rows[0].text
+    assert ready.household.number in element(response, "table", data_testid="batch-results").text
+    ready.refresh_from_db()
+    assert ready.current_step == Step.REVIEW
+
+
+def test_the_batch_page_needs_cases_and_a_step(client, flow, tom):
+    case = flow.enrol()
+    client.force_login(tom)
+    response = client.post("/exits/batch/", {"step": "3"}, follow=True)
+    assert "请勾选案件并选择要办理的步骤。" in text(response)
+    response = client.post("/exits/batch/", {"step": "x", "cases": [case.pk]}, follow=True)
+    assert "请勾选案件并选择要办理的步骤。" in text(response)
+
+
+@pytest.mark.parametrize("who", ["alice", "sam"])
+def test_the_batch_page_is_for_town_and_county_officials(request, client, flow, who):
+    case = flow.enrol()
+    client.force_login(request.getfixturevalue(who))
+    assert client.post("/exits/batch/", {"step": "1", "cases": [case.pk]}).status_code == 403
+    case.refresh_from_db()
+    assert case.current_step == 1
+
+
+def test_the_batch_page_skips_cases_outside_the_officials_scope(client, flow, zed):
+    case = flow.enrol()
+    flow.bring_to(case, Step.APPROVE)
+    client.force_login(zed)
+    response = client.post("/exits/batch/", {"step": "6", "cases": [case.pk], "opinion": "同意"})
+    assert response.status_code == 200
+    assert "成功 0 户，未通过 0 户" in text(response)
+    assert case.household.number not in text(response)
+    case.refresh_from_db()
+    assert case.current_step == Step.APPROVE
