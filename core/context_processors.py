@@ -20,4 +20,6 @@ def navigation(request):
         items.append({"label": _("系统管理"), "url": reverse("admin:index"), "icon": "gear"})
     for item in items:
         item["active"] = request.path == item["url"] or (item["url"] != "/" and request.path.startswith(item["url"]))
-    return {"nav_items": items}
+    from notifications.services import unread_count
+
+    return {"nav_items": items, "unread_notifications": unread_count(user=user)}

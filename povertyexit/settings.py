@@ -6,6 +6,7 @@ Celery on a filesystem broker that needs no server, DEBUG on. ``DATABASE_URL`` a
 on the hardened settings and makes the secrets mandatory.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     "regions",
     "households",
     "imports",
+    "notifications",
     "exits",
     "monitoring",
 ]
@@ -266,11 +268,16 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Run once whenever a worker starts (povertyexit/celery.py), besides their schedule.
+RUN_SCANS_AT_WORKER_START = env.bool("POVERTYEXIT_RUN_SCANS_AT_WORKER_START", default=True)
+SCANS_AT_WORKER_START = ["exits.overdue_scan"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- Email and logging ----------------------------------------------------------
 EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="povertyexit@localhost")
+# Alerts and the daily digest go out by email only when a real backend is configured.
+NOTIFICATION_EMAILS = env.bool("POVERTYEXIT_NOTIFICATION_EMAILS", default="DJANGO_EMAIL_BACKEND" in os.environ)
 
 LOGGING = {
     "version": 1,

@@ -14,3 +14,4 @@ from povertyexit.settings import *  # noqa: E402,F403
 # Hashing strength is not under test; MD5 keeps thousands of logins fast.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+RUN_SCANS_AT_WORKER_START = False  # tests start workers for one task at a time

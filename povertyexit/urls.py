@@ -17,6 +17,7 @@ urlpatterns = [
     path("households/", include("households.urls")),
     path("imports/", include("imports.urls")),
     path("exits/", include("exits.urls")),
+    path("notifications/", include("notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("povertyexit.api")),

@@ -1,0 +1,176 @@
+"""Raising and clearing alerts, set-based, and the inbox.
+
+A scan computes every condition that holds now and hands the whole set to
+``alerts_sync``: new conditions become alerts, delivered to the people responsible at
+their level; conditions that no longer hold are cleared; a condition that comes back
+reopens its alert. The work is a fixed handful of queries whatever the number of
+cases (large ``IN`` lists are split only on SQLite, whose statements take at most
+32,766 parameters).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Role, User
+from notifications.models import Alert, Notification
+
+# The role that acts at each level, and how long a prefix of the village code names
+# the region its accounts are attached to.
+LEVEL_ROLE = {"village": Role.VILLAGE_CADRE, "town": Role.TOWN_OFFICIAL, "county": Role.COUNTY_OFFICIAL}
+LEVEL_PREFIX = {"village": 12, "town": 9, "county": 6}
+SQLITE_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class AlertSpec:
+    key: str
+    region_code: str  # the village (or other region) where the condition is
+    level: str  # "village", "town", "county" (the marking is the county's)
+    title: str
+    body: str = ""
+    link: str = ""
+    due_on: date | None = None
+
+
+def _chunks(values: Iterable) -> Iterator[list]:
+    values = list(values)
+    if connection.vendor != "sqlite":
+        if values:
+            yield values
+        return
+    for start in range(0, len(values), SQLITE_CHUNK):
+        yield values[start : start + SQLITE_CHUNK]
+
+
+def responsible_region(region_code: str, level: str) -> str:
+    """The code of the region whose accounts answer for ``level`` at ``region_code``."""
+    length = LEVEL_PREFIX["county" if level == "marking" else level]
+    return region_code[:length].ljust(12, "0")
+
+
+@transaction.atomic
+def alerts_sync(kind: str, specs: Iterable[AlertSpec], *, now=None) -> dict[str, int]:
+    """Make the open alerts of ``kind`` exactly ``specs``; returns what changed."""
+    now = now or timezone.now()
+    wanted = {spec.key: spec for spec in specs}
+    known = dict(Alert.objects.filter(kind=kind).values_list("key", "cleared_at"))
+    open_keys = {key for key, cleared in known.items() if cleared is None}
+    to_clear = open_keys - wanted.keys()
+    to_reopen = [key for key in wanted if key in known and known[key] is not None]
+    to_raise = [wanted[key] for key in wanted if key not in known]
+
+    for chunk in _chunks(to_clear):
+        Alert.objects.filter(kind=kind, key__in=chunk).update(cleared_at=now)
+    for chunk in _chunks(to_reopen):
+        Alert.objects.filter(kind=kind, key__in=chunk).update(cleared_at=None, raised_at=now)
+        Notification.objects.filter(alert__kind=kind, alert__key__in=chunk).update(read_at=None, emailed_at=None)
+    alerts = Alert.objects.bulk_create(
+        [
+            Alert(
+                kind=kind,
+                key=spec.key,
+                region_id=spec.region_code,
+                level=spec.level,
+                title=spec.title[:200],
+                body=spec.body,
+                link=spec.link,
+                due_on=spec.due_on,
+                raised_at=now,
+            )
+            for spec in to_raise
+        ],
+        batch_size=SQLITE_CHUNK if connection.vendor == "sqlite" else None,
+    )
+    if alerts and alerts[0].pk is None:  # a backend that does not return ids
+        ids = dict(Alert.objects.filter(kind=kind, key__in=[a.key for a in alerts]).values_list("key", "pk"))
+        for alert in alerts:
+            alert.pk = ids[alert.key]
+    _deliver(alerts)
+    return {"raised": len(to_raise), "reopened": len(to_reopen), "cleared": len(to_clear), "open": len(wanted)}
+
+
+def _deliver(alerts: list[Alert]) -> None:
+    """One inbox entry per alert for each active account responsible at its level."""
+    if not alerts:
+        return
+    roles = {LEVEL_ROLE["county" if a.level == "marking" else a.level] for a in alerts}
+    accounts: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for pk, role, region in User.objects.filter(is_active=True, role__in=roles).values_list("pk", "role", "region_id"):
+        accounts[(role, region)].append(pk)
+    notifications = []
+    for alert in alerts:
+        level = "county" if alert.level == "marking" else alert.level
+        for user_id in accounts.get((LEVEL_ROLE[level], responsible_region(alert.region_id, level)), []):
+            notifications.append(Notification(user_id=user_id, alert_id=alert.pk))
+    Notification.objects.bulk_create(
+        notifications, batch_size=SQLITE_CHUNK if connection.vendor == "sqlite" else None, ignore_conflicts=True
+    )
+
+
+# --- the inbox ---------------------------------------------------------------------------
+
+
+def inbox(*, user: User):
+    return Notification.objects.filter(user=user).select_related("alert", "alert__region")
+
+
+def unread_count(*, user: User) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True, alert__cleared_at__isnull=True).count()
+
+
+def notification_read(*, user: User, notification_id: int) -> Notification | None:
+    notification = Notification.objects.filter(user=user, pk=notification_id).select_related("alert").first()
+    if notification is not None and notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+def notifications_read_all(*, user: User) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
+# --- email ----------------------------------------------------------------------------------
+
+
+def emails_enabled() -> bool:
+    """Email goes out only when a real backend is configured (DJANGO_EMAIL_BACKEND)."""
+    return settings.NOTIFICATION_EMAILS
+
+
+def daily_digest(*, today: date | None = None) -> int:
+    """Each user with open alerts gets one email listing what is due and overdue.
+    Returns the number of emails sent (none unless email is configured)."""
+    if not emails_enabled():
+        return 0
+    today = today or timezone.localdate()
+    open_notes = (
+        Notification.objects.filter(alert__cleared_at__isnull=True, user__is_active=True)
+        .exclude(user__email="")
+        .select_related("alert", "user")
+        .order_by("user_id", "alert__due_on")
+    )
+    by_user: dict[int, list[Notification]] = defaultdict(list)
+    for note in open_notes:
+        by_user[note.user_id].append(note)
+    sent = 0
+    for notes in by_user.values():
+        user = notes[0].user
+        lines = [
+            f"- {n.alert.title}" + (f"（{_('时限')} {n.alert.due_on:%Y-%m-%d}）" if n.alert.due_on else "")
+            for n in notes
+        ]
+        subject = _("脱贫退出案件管理：%(date)s 待办与逾期（%(n)d 项）") % {"date": today.isoformat(), "n": len(notes)}
+        send_mail(subject, "\n".join(lines), None, [user.email], fail_silently=False)
+        sent += 1
+    return sent
