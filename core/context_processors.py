@@ -12,6 +12,7 @@ def navigation(request):
         {"label": _("首页"), "url": reverse("home"), "icon": "house"},
         {"label": _("贫困户"), "url": reverse("households:list"), "icon": "people"},
         {"label": _("退出案件"), "url": reverse("exits:list"), "icon": "signpost-split"},
+        {"label": _("防返贫监测"), "url": reverse("monitoring:list"), "icon": "shield-exclamation"},
         {"label": _("行政区划"), "url": reverse("regions:index"), "icon": "diagram-3"},
         {"label": _("导入记录"), "url": reverse("imports:list"), "icon": "upload"},
     ]

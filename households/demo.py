@@ -418,11 +418,15 @@ def _income_rows(rng: random.Random, household_id: int, size: int, status: str) 
     """Two years of income ledger; per-capita income around the year's line: exited
     households mostly well above it, unexited ones straddling it."""
     rows = []
+    per_capita = None
     for year, line in POVERTY_LINE.items():
-        if status == ExitStatus.NOT_EXITED:
+        if per_capita is not None:
+            # A household's income moves from one year to the next; it does not start over.
+            per_capita = per_capita * rng.uniform(0.97, 1.3)
+        elif status == ExitStatus.NOT_EXITED:
             per_capita = rng.gauss(line * 1.05, line * 0.25)
         else:
-            per_capita = rng.lognormvariate(0, 0.35) * line * 1.9
+            per_capita = rng.lognormvariate(0, 0.35) * line * 2.6
         per_capita = max(per_capita, line * 0.4)
         net = per_capita * size
         wage_share = rng.uniform(0.35, 0.75)

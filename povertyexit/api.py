@@ -7,6 +7,7 @@ from accounts.api import MeView, ObtainTokenView
 from exits.api import CampaignViewSet, ExitCaseViewSet
 from households.api import HouseholdViewSet, MemberViewSet
 from imports.api import ImportErrorReportView, ImportJobViewSet
+from monitoring.api import AlertViewSet, MonitoringCaseViewSet
 from regions.api import RegionViewSet
 
 router = DefaultRouter()
@@ -16,6 +17,8 @@ router.register("members", MemberViewSet, basename="member")
 router.register("imports", ImportJobViewSet, basename="import")
 router.register("exit-campaigns", CampaignViewSet, basename="exit-campaign")
 router.register("exit-cases", ExitCaseViewSet, basename="exit-case")
+router.register("monitoring-cases", MonitoringCaseViewSet, basename="monitoring-case")
+router.register("alerts", AlertViewSet, basename="alert")
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),

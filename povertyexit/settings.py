@@ -238,6 +238,8 @@ SPECTACULAR_SETTINGS = {
         "ExitCaseStatusEnum": "exits.models.CaseStatus",
         "ObjectionStatusEnum": "exits.models.ObjectionStatus",
         "CriterionResultEnum": "exits.models.CriterionResult",
+        "MonitoringStageEnum": "monitoring.models.Stage",
+        "MonitoringChannelEnum": "monitoring.models.Channel",
     },
 }
 
@@ -270,7 +272,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Run once whenever a worker starts (povertyexit/celery.py), besides their schedule.
 RUN_SCANS_AT_WORKER_START = env.bool("POVERTYEXIT_RUN_SCANS_AT_WORKER_START", default=True)
-SCANS_AT_WORKER_START = ["exits.overdue_scan"]
+SCANS_AT_WORKER_START = ["exits.overdue_scan", "monitoring.at_risk_scan"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- Email and logging ----------------------------------------------------------

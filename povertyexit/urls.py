@@ -18,6 +18,7 @@ urlpatterns = [
     path("imports/", include("imports.urls")),
     path("exits/", include("exits.urls")),
     path("notifications/", include("notifications.urls")),
+    path("monitoring/", include("monitoring.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("povertyexit.api")),

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.demo import DEMO_ACCOUNTS, seed_accounts
 from exits.demo import seed_exit_cases
 from households.demo import seed_households
+from monitoring.demo import seed_monitoring
 from regions.models import Region
 
 
@@ -40,10 +41,12 @@ class Command(BaseCommand):
             households=households, villages=villages, favoured=favoured, seed=seed, chunk=chunk, progress=progress
         )
         exits = seed_exit_cases(seed=seed)
+        monitored = seed_monitoring(seed=seed)
         elapsed = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
-                f"演示数据：{result['households']} 户、{result['members']} 人、{exits['cases']} 个退出案件，"
+                f"演示数据：{result['households']} 户、{result['members']} 人、{exits['cases']} 个退出案件、"
+                f"{monitored['opened']} 个新监测对象，"
                 f"用时 {elapsed:.1f} 秒。"
             )
         )

@@ -1,0 +1,70 @@
+"""Reading monitoring cases: scoped lists and the filters pages, API and ledger share."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from households.models import Member, Relationship
+from monitoring.models import Category, Channel, MonitoringCase, RiskType, Stage
+from regions.models import Region
+
+
+def case_list(*, user: User) -> QuerySet[MonitoringCase]:
+    head = Member.objects.filter(household_id=OuterRef("household_id"), relationship=Relationship.HEAD)
+    return (
+        MonitoringCase.objects.visible_to(user)
+        .select_related("household", "village")
+        .annotate(head_name=Subquery(head.values("name")[:1]))
+    )
+
+
+def case_get(*, user: User, pk: int) -> MonitoringCase:
+    return MonitoringCase.objects.visible_to(user).select_related("household", "village").get(pk=pk)
+
+
+class MonitoringCaseFilter(django_filters.FilterSet):
+    stage = django_filters.ChoiceFilter(label=_("阶段"), choices=Stage.choices, empty_label=_("全部阶段"))
+    category = django_filters.ChoiceFilter(label=_("类别"), choices=Category.choices, empty_label=_("全部类别"))
+    channel = django_filters.ChoiceFilter(label=_("发现渠道"), choices=Channel.choices, empty_label=_("全部渠道"))
+    risk_type = django_filters.ChoiceFilter(
+        label=_("风险类型"), choices=RiskType.choices, method="filter_risk_type", empty_label=_("全部风险")
+    )
+    response_overdue = django_filters.BooleanFilter(label=_("响应逾期"), method="filter_response_overdue")
+    region = django_filters.CharFilter(label=_("区划"), method="filter_region")
+    q = django_filters.CharFilter(label=_("搜索"), method="filter_q")
+
+    class Meta:
+        model = MonitoringCase
+        fields = ["stage", "category", "channel", "risk_type", "response_overdue", "region", "q"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("stage", "category", "channel", "risk_type"):
+            self.form.fields[name].widget.attrs["class"] = "form-select"
+
+    def filter_risk_type(self, queryset, name, value):
+        # The JSON list as text holds "value" with its quotes: works on every database.
+        return queryset.filter(risk_types__icontains=f'"{value}"')
+
+    def filter_response_overdue(self, queryset, name, value):
+        if value is None:
+            return queryset
+        late = {"stage__in": [Stage.SCREENING, Stage.ASSESSMENT], "response_due__lt": timezone.localdate()}
+        return queryset.filter(**late) if value else queryset.exclude(**late)
+
+    def filter_region(self, queryset, name, value):
+        region = Region.objects.filter(code=str(value).strip()).first()
+        return queryset.in_region(region.prefix) if region else queryset.none()
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        if value.isascii():
+            return queryset.filter(household__number__startswith=value)
+        heads = Member.objects.filter(relationship=Relationship.HEAD, name__startswith=value).values("household_id")
+        return queryset.filter(household_id__in=heads)
