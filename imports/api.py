@@ -59,7 +59,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
         fields = [
             "id", "kind", "status", "status_display", "phase", "progress", "original_name", "file_size",
             "uploaded_by", "created_at", "checked_at", "confirmed_at", "finished_at", "total_rows", "counts",
-            "errors", "message", "error_report_url",
+            "errors", "skipped", "message", "error_report_url",
         ]  # fmt: skip
         read_only_fields = fields
 

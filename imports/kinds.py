@@ -16,6 +16,7 @@ from households.excel import ExcelColumn
 # kind → dotted path of a function returning its Importer (imported on first use).
 IMPORTERS = {
     "households": "households.import_plan._importer",
+    "sector_comparison": "monitoring.sector_import._importer",
 }
 
 
@@ -38,6 +39,11 @@ class Importer:
     apply: Callable[..., None]
     #: Where the result page sends the user to see what was imported.
     result_url_name: str
+    #: Roles that may upload this kind (None: every role that may write).
+    roles: frozenset[str] | None = None
+    #: What the upload page calls it, and a line on what it does.
+    title: str = ""
+    description: str = ""
 
 
 @cache

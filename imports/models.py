@@ -19,6 +19,7 @@ from regions.scoping import ScopedQuerySet
 
 class ImportKind(models.TextChoices):
     HOUSEHOLDS = "households", _("贫困户及家庭成员")
+    SECTOR_COMPARISON = "sector_comparison", _("行业比对名单")
 
 
 class ImportStatus(models.TextChoices):
@@ -63,6 +64,9 @@ class ImportJob(models.Model):
     total_rows = models.PositiveIntegerField(_("数据行数"), null=True, blank=True)
     counts = models.JSONField(_("统计"), default=dict, blank=True)
     errors = models.JSONField(_("错误明细"), default=list, blank=True)
+    # Rows reported but not imported, without blocking the rest (e.g. a sector list's
+    # ID numbers that match no registered member): same shape as ``errors``.
+    skipped = models.JSONField(_("未导入的行"), default=list, blank=True)
     message = models.TextField(_("说明"), blank=True)
     created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
     checked_at = models.DateTimeField(_("校验完成时间"), null=True, blank=True)

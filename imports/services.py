@@ -32,7 +32,7 @@ from accounts.models import User
 from households.importing import ImportFileError
 from imports.errorbook import marked_up_workbook
 from imports.kinds import importer_for
-from imports.models import ImportJob, ImportStatus
+from imports.models import ImportJob, ImportKind, ImportStatus
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,9 @@ def import_start(*, by: User, kind: str, upload: UploadedFile) -> ImportJob:
     """Store an uploaded file as a new job and start checking it."""
     if not by.can_write:
         raise ImportRefused(_("市级督查账号为只读账号，不能导入数据。"))
+    importer = importer_for(kind)
+    if importer.roles is not None and by.role not in importer.roles:
+        raise ImportRefused(_("您的角色不能导入“%(kind)s”。") % {"kind": ImportKind(kind).label})
     _check_upload(upload)
     job = ImportJob(
         kind=kind,
@@ -202,7 +205,15 @@ def import_check(job_id: int) -> None:
         message = _("文件中没有需要导入的新数据或变化，所有记录与系统中一致。")
     else:
         message = ""
-    _finish(job, ImportStatus.READY, counts=plan.counts, errors=[], checked_at=timezone.now(), message=message)
+    _finish(
+        job,
+        ImportStatus.READY,
+        counts=plan.counts,
+        errors=[],
+        skipped=_row_errors(getattr(plan, "skipped", [])),
+        checked_at=timezone.now(),
+        message=message,
+    )
 
 
 def import_confirm(*, by: User, job: ImportJob) -> ImportJob:
@@ -256,7 +267,7 @@ def import_apply(job_id: int) -> None:
             if plan.errors:
                 raise _Rejected(plan)
             importer.apply(plan, by=job.uploaded_by, progress=_reporter(job.pk, _("写入数据"), 0, 99))
-            _finish(locked, ImportStatus.APPLIED, counts=plan.counts)
+            _finish(locked, ImportStatus.APPLIED, counts=plan.counts, skipped=_row_errors(getattr(plan, "skipped", [])))
     except _Rejected as rejected:
         _record_rejection(
             job,

@@ -53,6 +53,9 @@ def import_list(request):
 @write_required
 def import_upload(request, kind):
     kind = _kind_or_404(kind)
+    importer = importer_for(kind)
+    if importer.roles is not None and request.user.role not in importer.roles:
+        raise PermissionDenied(_("您的角色不能导入“%(kind)s”。") % {"kind": ImportKind(kind).label})
     form = ImportUploadForm(request.POST, request.FILES) if request.method == "POST" else ImportUploadForm()
     if request.method == "POST" and form.is_valid():
         try:
@@ -65,7 +68,7 @@ def import_upload(request, kind):
     return render(
         request,
         "imports/upload.html",
-        {"form": form, "kind": kind, "kind_label": ImportKind(kind).label, "recent": recent},
+        {"form": form, "kind": kind, "kind_label": ImportKind(kind).label, "recent": recent, "importer": importer},
     )
 
 
