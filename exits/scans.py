@@ -72,8 +72,8 @@ def overdue_scan(*, today: datetime.date | None = None) -> dict[str, dict[str, i
                     key=f"exit:{pk}:step:{step}:overdue",
                     region_code=village,
                     level=level,
-                    title=_("%(number)s 第%(n)d步“%(label)s”已逾期%(days)d天")
-                    % {"number": number, "n": step, "label": label, "days": (today - deadline).days},
+                    title=_("%(number)s 第%(n)d步“%(label)s”已逾期（时限%(due)s）")
+                    % {"number": number, "n": step, "label": label, "due": deadline.isoformat()},
                     link=f"/exits/{pk}/",
                     due_on=deadline,
                 )

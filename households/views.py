@@ -340,7 +340,7 @@ def household_ledger_export(request):
         title=_("户台账"),
         slug="households",
         columns=exports.household_ledger_columns(full, region_names=exports.ledger_region_names(user=request.user)),
-        rows=households,
+        rows=exports.household_ledger_rows(households),
         full=full,
         query=query,
         recorded=_("户台账导出完整号码 %(n)s 户"),

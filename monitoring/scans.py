@@ -50,6 +50,14 @@ class FindingSpec:
     detail: str
 
 
+def _years_before(day: datetime.date, years: int) -> datetime.date:
+    """The same day ``years`` earlier; 29 February becomes 28 February."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
 def _money(value) -> str:
     return f"{Decimal(value):.2f}"
 
@@ -65,41 +73,42 @@ def _net():
 
 
 def income_findings(rules: MonitoringSettings, watched) -> list[FindingSpec]:
-    latest_year = IncomeRecord.objects.order_by("-year").values_list("year", flat=True).first()
-    if latest_year is None:
-        return []
+    """Each household's latest ledger year, against the line and against the year before."""
     line = rules.monitoring_line
+    latest = IncomeRecord.objects.filter(household_id=OuterRef("household_id")).order_by("-year").values("year")[:1]
     previous = IncomeRecord.objects.filter(
-        household_id=OuterRef("household_id"), year=latest_year - 1
+        household_id=OuterRef("household_id"), year=OuterRef("year") - 1
     ).with_per_capita()
     rows = (
-        IncomeRecord.objects.filter(year=latest_year, household__in=watched)
+        IncomeRecord.objects.filter(household__in=watched)
+        .annotate(latest=Subquery(latest))
+        .filter(year=F("latest"))
         .with_per_capita()
         .annotate(previous=Subquery(previous.values("per_capita_sql")[:1]))
-        .values_list("household_id", "per_capita_sql", "previous")
+        .values_list("household_id", "year", "per_capita_sql", "previous")
     )
     drop = Decimal(rules.income_drop_percent) / 100
     findings = []
-    for household_id, per_capita, before in rows:
+    for household_id, year, per_capita, before in rows:
         if per_capita is not None and per_capita < line:
             findings.append(
                 FindingSpec(
-                    f"income_low:{household_id}:{latest_year}",
+                    f"income_low:{household_id}:{year}",
                     household_id,
                     RiskType.OTHER,
                     _("%(y)d年人均纯收入%(v)s元，低于监测线%(line)s元。")
-                    % {"y": latest_year, "v": _money(per_capita), "line": _money(line)},
+                    % {"y": year, "v": _money(per_capita), "line": _money(line)},
                 )
             )
         if per_capita is not None and before and before > 0 and (before - per_capita) / before > drop:
             findings.append(
                 FindingSpec(
-                    f"income_drop:{household_id}:{latest_year}",
+                    f"income_drop:{household_id}:{year}",
                     household_id,
                     RiskType.UNSTABLE_WORK,
                     _("%(y)d年人均纯收入%(v)s元，比上年%(b)s元下降%(p)d%%。")
                     % {
-                        "y": latest_year,
+                        "y": year,
                         "v": _money(per_capita),
                         "b": _money(before),
                         "p": int((before - per_capita) * 100 / before),
@@ -110,27 +119,25 @@ def income_findings(rules: MonitoringSettings, watched) -> list[FindingSpec]:
 
 
 def spending_findings(rules: MonitoringSettings, watched) -> list[FindingSpec]:
+    """Each household's latest year of rigid spending against the year before's net income."""
     from monitoring.models import EXPENSE_RISK
 
-    year = RigidExpense.objects.order_by("-year").values_list("year", flat=True).first()
-    if year is None:
-        return []
-    previous_net = IncomeRecord.objects.filter(household_id=OuterRef("household_id"), year=year - 1).annotate(
-        net=ExpressionWrapper(_net(), output_field=DecimalField(max_digits=14, decimal_places=2))
+    latest = RigidExpense.objects.filter(household_id=OuterRef("household_id")).order_by("-year").values("year")[:1]
+    previous_net = IncomeRecord.objects.filter(
+        household_id=OuterRef("household_id"), year=OuterRef("year") - 1
+    ).annotate(net=ExpressionWrapper(_net(), output_field=DecimalField(max_digits=14, decimal_places=2)))
+    expenses = (
+        RigidExpense.objects.filter(household__in=watched).annotate(latest=Subquery(latest)).filter(year=F("latest"))
     )
     rows = (
-        RigidExpense.objects.filter(year=year, household__in=watched)
-        .values("household_id")
+        expenses.values("household_id", "year")
         .annotate(total=Sum("amount"), net=Subquery(previous_net.values("net")[:1]))
-        .values_list("household_id", "total", "net")
+        .values_list("household_id", "year", "total", "net")
     )
-    kinds = dict(
-        RigidExpense.objects.filter(year=year, household__in=watched)
-        .order_by("household_id", "-amount")
-        .values_list("household_id", "kind")
-    )
+    # dict() keeps the last row per household: the largest expense names the risk.
+    kinds = dict(expenses.order_by("household_id", "amount").values_list("household_id", "kind"))
     findings = []
-    for household_id, total, net in rows:
+    for household_id, year, total, net in rows:
         if net is not None and total > net * rules.rigid_spending_ratio:
             findings.append(
                 FindingSpec(
@@ -158,8 +165,8 @@ def criteria_findings(watched, *, today: datetime.date) -> list[FindingSpec]:
         findings.append(
             FindingSpec(f"housing:{pk}", household_id, RiskType.HOUSING, _("住房鉴定为%(g)s级危房。") % {"g": grade})
         )
-    youngest = today.replace(year=today.year - SCHOOL_AGE[0])
-    oldest = today.replace(year=today.year - SCHOOL_AGE[1] - 1) + datetime.timedelta(days=1)
+    youngest = _years_before(today, SCHOOL_AGE[0])
+    oldest = _years_before(today, SCHOOL_AGE[1] + 1) + datetime.timedelta(days=1)
     children = Member.objects.filter(
         household__in=watched,
         birth_date__gte=oldest,
@@ -230,8 +237,7 @@ def response_overdue_scan(*, today: datetime.date | None = None) -> dict[str, in
             key=f"monitoring:{pk}:response",
             region_code=village,
             level="county",
-            title=_("监测对象%(number)s超过响应时限%(days)d天仍未研判")
-            % {"number": number, "days": (today - due).days},
+            title=_("监测对象%(number)s已超过响应时限（%(due)s）仍未研判") % {"number": number, "due": due.isoformat()},
             link=f"/monitoring/{pk}/",
             due_on=due,
         )

@@ -109,7 +109,7 @@ def findings_record(specs, *, today: datetime.date | None = None, channel: str =
                     risk_types=risks[:MAX_RISK_TYPES],
                     discovered_on=today,
                     response_due=today + datetime.timedelta(days=response_days),
-                    description="；".join(spec.detail for spec in found),
+                    description="；".join(dict.fromkeys(spec.detail for spec in found)),
                     created_by=by,
                 )
             )
@@ -238,16 +238,25 @@ def case_decide(
 @transaction.atomic
 def units_set(*, by: User, case: MonitoringCase, units: list[dict]) -> list[ResponsibleUnit]:
     """The responsible units and people; exactly one of them leads (涉及多方有人主责)."""
+    case = MonitoringCase.objects.select_for_update().get(pk=case.pk)
     _require(by, case, (Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL, Role.COUNTY_OFFICIAL))
+    if case.stage not in OPEN_STAGES:
+        raise MonitoringError(_("该监测对象已销号或排除，不能再修改责任单位。"))
     errors = []
     cleaned = []
     for i, unit in enumerate(units, start=1):
         name, person = str(unit.get("unit") or "").strip(), str(unit.get("person") or "").strip()
+        phone = str(unit.get("phone") or "").strip()
         if not name or not person:
             errors.append(_("第%(n)d行：请填写责任单位和责任人。") % {"n": i})
+        for value, model_field in ((name, "unit"), (person, "person"), (phone, "phone")):
+            limit = ResponsibleUnit._meta.get_field(model_field).max_length
+            if len(value) > limit:
+                label = ResponsibleUnit._meta.get_field(model_field).verbose_name
+                errors.append(_("第%(n)d行：%(label)s最多%(max)d个字符。") % {"n": i, "label": label, "max": limit})
         cleaned.append(
             ResponsibleUnit(
-                case=case, unit=name, person=person, phone=str(unit.get("phone") or "").strip(),
+                case=case, unit=name, person=person, phone=phone,
                 is_lead=bool(unit.get("is_lead")),
             )
         )  # fmt: skip
@@ -269,6 +278,7 @@ def units_set(*, by: User, case: MonitoringCase, units: list[dict]) -> list[Resp
 
 @transaction.atomic
 def measure_add(*, by: User, case: MonitoringCase, data: dict) -> Measure:
+    case = MonitoringCase.objects.select_for_update().get(pk=case.pk)
     _require(by, case, (Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL, Role.COUNTY_OFFICIAL))
     if case.stage != Stage.ASSISTANCE:
         raise MonitoringError(_("县级确认为监测对象后才能制定帮扶措施。"))
@@ -303,6 +313,8 @@ def measure_add(*, by: User, case: MonitoringCase, data: dict) -> Measure:
 @transaction.atomic
 def measure_done(*, by: User, measure: Measure, done_on: datetime.date | None = None) -> Measure:
     _require(by, measure.case, (Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL, Role.COUNTY_OFFICIAL))
+    if measure.done_on is not None:
+        raise MonitoringError(_("该措施已于%(d)s完成。") % {"d": measure.done_on.isoformat()})
     measure.done_on = done_on or timezone.localdate()
     measure._history_user = by
     measure.save()
@@ -349,6 +361,10 @@ def close_refusals(case: MonitoringCase, *, today: datetime.date | None = None) 
         return [_("只有“精准帮扶”阶段的监测对象可以销号。")]
     rules = MonitoringSettings.current()
     household_only = Household.objects.filter(pk=case.household_id).values("pk")
+    from households.models import IncomeRecord
+
+    if not IncomeRecord.objects.filter(household_id=case.household_id).exists():
+        reasons.append(_("尚无收入记录，不能说明收入已稳定超过监测线。"))
     for finding in income_findings(rules, household_only):
         if finding.key.startswith("income_low:"):
             reasons.append(_("收入尚未稳定超过监测线：%(d)s") % {"d": finding.detail})
@@ -376,6 +392,8 @@ def case_close(*, by: User, case: MonitoringCase, closed_on, method: str) -> Mon
         errors["closed_on"] = [_("请填写销号日期。")]
     elif closed_on > timezone.localdate():
         errors["closed_on"] = [_("销号日期不能晚于今天。")]
+    elif closed_on < case.discovered_on:
+        errors["closed_on"] = [_("销号日期不能早于发现日期（%(d)s）。") % {"d": case.discovered_on.isoformat()}]
     if not str(method or "").strip():
         errors["method"] = [_("请填写风险消除方式。")]
     reasons = close_refusals(case)

@@ -73,7 +73,7 @@ def case_report(request):
                     description=request.POST.get("description", ""),
                 )
             except services.MonitoringError as error:
-                errors = error.fields or {"__all__": error.messages}
+                errors = error.fields or {"non_field": error.messages}
             else:
                 messages.success(request, _("已登记，进入“全面排查”。"))
                 return redirect("monitoring:detail", pk=case.pk)
@@ -151,7 +151,11 @@ def case_submit(request, pk):
 @write_required
 @require_POST
 def case_decide(request, pk):
-    confirm = request.POST.get("decision") == "confirm"
+    decision = request.POST.get("decision")
+    if decision not in ("confirm", "dismiss"):
+        messages.error(request, _("请选择研判结论：确认为监测对象或排除。"))
+        return redirect("monitoring:detail", pk=_case_for_user(request, pk).pk)
+    confirm = decision == "confirm"
     return _action(
         request,
         pk,

@@ -71,9 +71,11 @@ def alerts_sync(kind: str, specs: Iterable[AlertSpec], *, now=None) -> dict[str,
 
     for chunk in _chunks(to_clear):
         Alert.objects.filter(kind=kind, key__in=chunk).update(cleared_at=now)
+    reopened: list[Alert] = []
     for chunk in _chunks(to_reopen):
         Alert.objects.filter(kind=kind, key__in=chunk).update(cleared_at=None, raised_at=now)
         Notification.objects.filter(alert__kind=kind, alert__key__in=chunk).update(read_at=None, emailed_at=None)
+        reopened += list(Alert.objects.filter(kind=kind, key__in=chunk))
     alerts = Alert.objects.bulk_create(
         [
             Alert(
@@ -95,7 +97,10 @@ def alerts_sync(kind: str, specs: Iterable[AlertSpec], *, now=None) -> dict[str,
         ids = dict(Alert.objects.filter(kind=kind, key__in=[a.key for a in alerts]).values_list("key", "pk"))
         for alert in alerts:
             alert.pk = ids[alert.key]
-    _deliver(alerts)
+    # A reopened alert also reaches whoever became responsible since (no duplicates).
+    _deliver([*alerts, *reopened])
+    if emails_enabled() and (alerts or reopened):
+        _email_pending()
     return {"raised": len(to_raise), "reopened": len(to_reopen), "cleared": len(to_clear), "open": len(wanted)}
 
 
@@ -146,6 +151,26 @@ def notifications_read_all(*, user: User) -> int:
 def emails_enabled() -> bool:
     """Email goes out only when a real backend is configured (DJANGO_EMAIL_BACKEND)."""
     return settings.NOTIFICATION_EMAILS
+
+
+def _email_pending() -> int:
+    """Email each alert to its recipients once (and again after it reopens)."""
+    pending = (
+        Notification.objects.filter(emailed_at__isnull=True, alert__cleared_at__isnull=True, user__is_active=True)
+        .exclude(user__email="")
+        .select_related("alert", "user")
+    )
+    sent = 0
+    for note in pending:
+        body = note.alert.title
+        if note.alert.due_on:
+            body += f"\n{_('时限')}：{note.alert.due_on:%Y-%m-%d}"
+        if note.alert.link:
+            body += f"\n{note.alert.link}"
+        send_mail(note.alert.title, body, None, [note.user.email], fail_silently=True)
+        Notification.objects.filter(pk=note.pk).update(emailed_at=timezone.now())
+        sent += 1
+    return sent
 
 
 def daily_digest(*, today: date | None = None) -> int:

@@ -64,9 +64,9 @@ def uninsured(household, name="王大妈"):
     )
 
 
-def dangerous_house(household, grade="D", on=D(2020, 9, 1)):
+def dangerous_house(household, grade="D", on=None):
     return HousingAppraisal.objects.create(
-        household=household, grade=grade, appraised_on=on, appraising_unit="汉滨区住建局"
+        household=household, grade=grade, appraised_on=on or D(2020, 9, 1), appraising_unit="汉滨区住建局"
     )
 
 
@@ -84,7 +84,7 @@ def keys(household=None) -> set[str]:
     findings = Finding.objects.all()
     if household is not None:
         findings = findings.filter(case__household=household)
-    return {key for key in findings.values_list("key", flat=True)}
+    return set(findings.values_list("key", flat=True))
 
 
 def kinds(household) -> set[str]:
@@ -151,7 +151,6 @@ def snapshot() -> dict[str, list]:
     }
 
 
-def go_to(day: datetime.date, clock) -> None:
-    """Move the ``clock`` fixture to 10:00 on ``day``."""
-    clock.shift((day - timezone.localdate()).days)
-
+def go_to(day: datetime.date, traveller) -> None:
+    """Move the ``clock`` fixture (``traveller``) to 10:00 on ``day``."""
+    traveller.shift((day - timezone.localdate()).days)
