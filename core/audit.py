@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import models
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 ACTION_LABELS = {"+": _("创建"), "~": _("修改"), "-": _("删除")}
@@ -51,6 +53,12 @@ def _display(model: type[models.Model], model_field: models.Field, value, relate
         return str(dict(model_field.flatchoices).get(value, value))
     if isinstance(value, list):
         return "、".join(str(v) for v in value)
+    if isinstance(model_field, models.DateTimeField):
+        when = value if isinstance(value, datetime) else parse_datetime(str(value))
+        if when is not None:
+            if timezone.is_aware(when):
+                when = timezone.localtime(when)
+            return when.strftime("%Y-%m-%d %H:%M")
     return str(value)
 
 

@@ -118,7 +118,8 @@ def findings_record(specs, *, today: datetime.date | None = None, channel: str =
             if merged != case.risk_types:
                 case.risk_types = merged
                 changed.append(case)
-    opened = bulk_create_with_history(to_open, MonitoringCase, default_user=by, default_change_reason=str(channel))
+    reason = str(Channel(channel).label)
+    opened = bulk_create_with_history(to_open, MonitoringCase, default_user=by, default_change_reason=reason)
     if opened and opened[0].pk is None:
         ids = dict(
             MonitoringCase.objects.filter(

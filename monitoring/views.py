@@ -104,6 +104,7 @@ def case_detail(request, pk):
         "monitoring/case_detail.html",
         {
             "case": case,
+            "head": case.household.members.filter(relationship="head").values_list("name", flat=True).first(),
             "findings": case.findings.order_by("found_at"),
             "units": list(case.responsible_units.all()),
             "measures": list(case.measures.all()),
