@@ -4,6 +4,7 @@ as the pages, so the same checks, counts and Chinese messages.
     GET  /api/v1/imports/                         import history (scoped)
     GET  /api/v1/imports/households/template/     the blank template
     POST /api/v1/imports/households/              multipart ``file``: start an import
+    POST /api/v1/imports/sector-comparison/       multipart ``file``: a sector's comparison list (行业比对)
     GET  /api/v1/imports/{id}/                    status, progress, counts, row errors
     POST /api/v1/imports/{id}/confirm/            apply a clean check
     GET  /api/v1/imports/{id}/errors.xlsx         the marked-up error workbook
@@ -133,6 +134,26 @@ class ImportJobViewSet(viewsets.ReadOnlyModelViewSet):
             return Response({"detail": _("请上传 file 字段（.xlsx 文件）。")}, status=status.HTTP_400_BAD_REQUEST)
         try:
             job = services.import_start(by=request.user, kind=ImportKind.HOUSEHOLDS, upload=upload)
+        except services.ImportRefused as refused:
+            return _refusal(refused)
+        return Response(ImportJobSerializer(job, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="上传行业比对名单",
+        description="证件号码 + 比对指标；匹配到的成员所在户进入防返贫监测，未匹配的行在 skipped 中列出。",
+        request={"multipart/form-data": UploadSerializer},
+        responses={
+            201: ImportJobSerializer,
+            400: inline_serializer("SectorImportRefusal", {"detail": serializers.CharField()}),
+        },
+    )
+    @action(detail=False, methods=["post"], url_path="sector-comparison", parser_classes=[MultiPartParser, FormParser])
+    def sector_comparison(self, request):
+        upload = request.FILES.get("file")
+        if upload is None:
+            return Response({"detail": _("请上传 file 字段（.xlsx 文件）。")}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            job = services.import_start(by=request.user, kind=ImportKind.SECTOR_COMPARISON, upload=upload)
         except services.ImportRefused as refused:
             return _refusal(refused)
         return Response(ImportJobSerializer(job, context={"request": request}).data, status=status.HTTP_201_CREATED)

@@ -176,7 +176,7 @@ def criteria_findings(watched, *, today: datetime.date) -> list[FindingSpec]:
     for pk, household_id, name in children:
         findings.append(
             FindingSpec(
-                f"school:{pk}",
+                f"school:{pk}:{today.year}",
                 household_id,
                 RiskType.SCHOOLING,
                 _("%(name)s处于义务教育阶段但未在校。") % {"name": name},
@@ -186,7 +186,10 @@ def criteria_findings(watched, *, today: datetime.date) -> list[FindingSpec]:
     for pk, household_id, name in uninsured.values_list("pk", "household_id", "name"):
         findings.append(
             FindingSpec(
-                f"uninsured:{pk}", household_id, RiskType.ILLNESS, _("%(name)s未参加基本医疗保险。") % {"name": name}
+                f"uninsured:{pk}:{today.year}",
+                household_id,
+                RiskType.ILLNESS,
+                _("%(name)s未参加基本医疗保险。") % {"name": name},
             )
         )
     latest_water = WaterAssessment.objects.filter(household_id=OuterRef("household_id")).order_by("-assessed_on", "-pk")

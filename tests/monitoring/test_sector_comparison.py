@@ -61,3 +61,17 @@ def test_a_bad_indicator_is_rejected_with_its_row(clock, sam):
     job = import_start(by=sam, kind="sector_comparison", upload=sector_list([(valid_id_number(), "甲", "失业", "")]))
     assert job.status == ImportStatus.REJECTED
     assert job.errors[0]["row"] == 2 and job.errors[0]["column"] == "比对指标"
+
+
+def test_the_api_takes_a_sector_list(client, clock, sam):
+    household = ready_household(exit_status=ExitStatus.EXITED, exit_year=2019)
+    child = household.members.get(name="王小明")
+    client.force_login(sam)
+    response = client.post(
+        "/api/v1/imports/sector-comparison/", {"file": sector_list([(child.id_number, "王小明", "辍学", "")])}
+    )
+    assert response.status_code == 201, response.json()
+    job = response.json()
+    assert job["status"] == "ready" and job["counts"]["rows"]["new"] == 1
+    assert client.post(f"/api/v1/imports/{job['id']}/confirm/").json()["status"] == "applied"
+    assert MonitoringCase.objects.filter(household=household, channel=Channel.SECTOR).exists()

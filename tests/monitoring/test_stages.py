@@ -381,7 +381,7 @@ def test_a_closed_household_found_again_gets_a_new_case(alice, tom, carol):
     assert new.pk != case.pk and new.stage == Stage.SCREENING
     assert set(new.findings.values_list("key", flat=True)) == {
         f"income_low:{household.pk}:2020",
-        f"uninsured:{household.members.get(name='王大妈').pk}",
+        f"uninsured:{household.members.get(name='王大妈').pk}:2020",
     }
 
 

@@ -278,7 +278,7 @@ def test_a_child_of_compulsory_school_age_out_of_school_is_a_finding(born, found
     assert kinds(household) == ({"school"} if found else set())
     if found:
         row = finding(household, "school")
-        assert row.key == f"school:{child.pk}"
+        assert row.key == f"school:{child.pk}:2020"
         assert (row.risk_type, row.detail) == (RiskType.SCHOOLING, "王小花处于义务教育阶段但未在校。")
 
 
@@ -301,7 +301,7 @@ def test_a_member_without_basic_medical_insurance_is_a_finding():
     at_risk_scan()
 
     row = finding(household, "uninsured")
-    assert row.key == f"uninsured:{member.pk}"
+    assert row.key == f"uninsured:{member.pk}:2020"
     assert (row.risk_type, row.detail) == (RiskType.ILLNESS, "王大妈未参加基本医疗保险。")
 
 
