@@ -134,3 +134,24 @@ def bulk_insert_with_history(
     history_columns += ["history_date", "history_change_reason", "history_type", "history_user_id"]
     history_values = [[*(value[i] for i in positions), now, change_reason, "+", user_id] for value in values]
     insert_rows(history_model, history_columns, history_values)
+
+
+# SQLite allows 32,766 bound parameters per statement; PostgreSQL takes a list of any
+# length in one query, which keeps set-based jobs at a fixed number of queries.
+SQLITE_CHUNK = 5000
+
+
+def in_chunks(values) -> list[list]:
+    """``values`` as lists small enough for one ``IN (...)``: one list on PostgreSQL,
+    slices of ``SQLITE_CHUNK`` on SQLite; nothing for no values."""
+    values = list(values)
+    if not values:
+        return []
+    if connection.vendor != "sqlite":
+        return [values]
+    return [values[start : start + SQLITE_CHUNK] for start in range(0, len(values), SQLITE_CHUNK)]
+
+
+def batch_size() -> int | None:
+    """For ``bulk_create``: no batching on PostgreSQL, SQLite's parameter limit elsewhere."""
+    return SQLITE_CHUNK if connection.vendor == "sqlite" else None

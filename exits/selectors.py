@@ -25,7 +25,7 @@ from exits.models import (
     Step,
 )
 from households.models import Member, Relationship
-from regions.models import Region
+from households.selectors import RegionChoiceFilter, search_households
 
 
 def overdue_q(campaigns: list[Campaign], *, today: datetime.date | None = None) -> Q:
@@ -81,7 +81,7 @@ class ExitCaseFilter(django_filters.FilterSet):
     campaign = django_filters.ModelChoiceFilter(
         label=_("退出批次"), queryset=Campaign.objects.all(), empty_label=_("全部批次")
     )
-    region = django_filters.CharFilter(label=_("区划"), method="filter_region")
+    region = RegionChoiceFilter(label=_("区划"))
     step = django_filters.ChoiceFilter(
         label=_("当前步骤"), field_name="current_step", choices=step_choices(), empty_label=_("全部步骤")
     )
@@ -94,11 +94,6 @@ class ExitCaseFilter(django_filters.FilterSet):
     class Meta:
         model = ExitCase
         fields = ["campaign", "region", "step", "overdue", "failing", "q"]
-
-    def filter_region(self, queryset, name, value):
-        code = str(value).strip()
-        region = Region.objects.filter(code=code).first()
-        return queryset.in_region(region.prefix) if region else queryset.none()
 
     def filter_overdue(self, queryset, name, value):
         if value is None:
@@ -113,13 +108,7 @@ class ExitCaseFilter(django_filters.FilterSet):
         return queryset.filter(Exists(failing))
 
     def filter_q(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        if value.isascii():
-            return queryset.filter(household__number__startswith=value)
-        heads = Member.objects.filter(relationship=Relationship.HEAD, name__startswith=value).values("household_id")
-        return queryset.filter(household_id__in=heads)
+        return search_households(queryset, value, through="household")
 
 
 def deadline_status(deadline: datetime.date, *, today: datetime.date | None = None) -> dict:

@@ -34,7 +34,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.utils import bulk_update_with_history
 
 from accounts.models import User
-from core.bulk import allocate_ids, bulk_insert_with_history
+from core.bulk import allocate_ids, bulk_insert_with_history, in_chunks
 from households.excel import HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, MEMBER_COLUMNS, MEMBER_SHEET
 from households.importing import ParsedWorkbook, RowError
 from households.models import Household, Member, Relationship
@@ -52,8 +52,6 @@ from households.services import (
 from regions.models import Region
 from regions.scoping import code_visible_to
 
-# SQLite allows 32,766 bound parameters per statement; stay well below it.
-CHUNK = 5000
 PROGRESS_EVERY = 500
 CHANGE_REASON = "Excel导入"
 
@@ -65,12 +63,6 @@ MEMBER_HEADERS = {column.field: column.header for column in MEMBER_COLUMNS} | {
 MEMBER_COMPARED = [*MEMBER_FIELDS, "sex", "birth_date"]
 
 Progress = Callable[[int, int], None]
-
-
-def _chunks(values: Iterable, size: int = CHUNK) -> Iterable[list]:
-    values = list(values)
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 @dataclass
@@ -107,24 +99,24 @@ class PreloadedLookups(RegistryLookups):
     def __init__(self, by: User, *, numbers: set[str], id_numbers: set[str], village_codes: set[str]):
         super().__init__(by)
         self.households: dict[str, Household] = {}
-        for chunk in _chunks(numbers):
+        for chunk in in_chunks(numbers):
             for household in Household.objects.filter(number__in=chunk):
                 self.households[household.number] = household
         self.members_of: dict[int, list[Member]] = defaultdict(list)
         in_scope = [h.pk for h in self.households.values() if code_visible_to(by, h.village_id)]
-        for chunk in _chunks(in_scope):
+        for chunk in in_chunks(in_scope):
             for member in Member.objects.filter(household_id__in=chunk).order_by("pk"):
                 self.members_of[member.household_id].append(member)
         # Every registered holder of the file's ID numbers: (pk, household 户编号, name, village).
         self.id_holders: dict[str, tuple[int, str, str, str]] = {}
-        for chunk in _chunks(id_numbers):
+        for chunk in in_chunks(id_numbers):
             rows = Member.objects.filter(id_number__in=chunk).values_list(
                 "pk", "id_number", "name", "household__number", "household__village_id"
             )
             for pk, number, name, household_number, village_code in rows:
                 self.id_holders[number] = (pk, household_number, name, village_code)
         self.regions: dict[str, Region] = {}
-        for chunk in _chunks(village_codes):
+        for chunk in in_chunks(village_codes):
             self.regions.update((r.code, r) for r in Region.objects.filter(code__in=chunk))
 
     def number_taken(self, number: str, *, exclude_pk: int | None) -> bool:
@@ -443,7 +435,7 @@ def apply_import(plan: ImportPlan, *, by: User, progress: Progress | None = None
         # A swap of 户主 and 配偶 would trip the one-head / one-spouse constraints half
         # way through the update: park the rows whose relationship changes first.
         moving = [m.pk for m, cleaned in plan.changed_members if m.relationship != cleaned.get("relationship")]
-        for chunk in _chunks(moving):
+        for chunk in in_chunks(moving):
             Member.objects.filter(pk__in=chunk).update(relationship=Relationship.OTHER)
         members = []
         for member, cleaned in plan.changed_members:
@@ -468,7 +460,7 @@ def apply_import(plan: ImportPlan, *, by: User, progress: Progress | None = None
     touched = {pks[number] for number, _cleaned in plan.new_members}
     touched |= {member.household_id for member, _cleaned in plan.changed_members}
     touched -= {household.pk for household, _cleaned in plan.changed_households} | set(household_ids)
-    for chunk in _chunks(touched):
+    for chunk in in_chunks(touched):
         # ``version`` is not audited (the members' own history rows record the change).
         Household.objects.filter(pk__in=chunk).update(version=F("version") + 1)
 

@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from households.models import Member, Relationship
+from households.selectors import RegionChoiceFilter, search_households
 from monitoring.models import Category, Channel, MonitoringCase, RiskType, Stage
-from regions.models import Region
 
 
 def case_list(*, user: User) -> QuerySet[MonitoringCase]:
@@ -34,7 +34,7 @@ class MonitoringCaseFilter(django_filters.FilterSet):
         label=_("风险类型"), choices=RiskType.choices, method="filter_risk_type", empty_label=_("全部风险")
     )
     response_overdue = django_filters.BooleanFilter(label=_("响应逾期"), method="filter_response_overdue")
-    region = django_filters.CharFilter(label=_("区划"), method="filter_region")
+    region = RegionChoiceFilter(label=_("区划"))
     q = django_filters.CharFilter(label=_("搜索"), method="filter_q")
 
     class Meta:
@@ -56,15 +56,5 @@ class MonitoringCaseFilter(django_filters.FilterSet):
         late = {"stage__in": [Stage.SCREENING, Stage.ASSESSMENT], "response_due__lt": timezone.localdate()}
         return queryset.filter(**late) if value else queryset.exclude(**late)
 
-    def filter_region(self, queryset, name, value):
-        region = Region.objects.filter(code=str(value).strip()).first()
-        return queryset.in_region(region.prefix) if region else queryset.none()
-
     def filter_q(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        if value.isascii():
-            return queryset.filter(household__number__startswith=value)
-        heads = Member.objects.filter(relationship=Relationship.HEAD, name__startswith=value).values("household_id")
-        return queryset.filter(household_id__in=heads)
+        return search_households(queryset, value, through="household")

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import Role, User
+from core.bulk import batch_size, in_chunks
 from households.models import ExitStatus, Household
 from monitoring.models import (
     DEVELOPMENT_MEASURES,
@@ -37,7 +37,6 @@ from monitoring.models import (
 )
 from regions.scoping import code_visible_to
 
-SQLITE_CHUNK = 5000
 WORKING_AGE = (16, 59)
 
 
@@ -50,16 +49,6 @@ class MonitoringError(Exception):
     @property
     def all_messages(self) -> list[str]:
         return self.messages + [m for msgs in self.fields.values() for m in msgs]
-
-
-def _chunks(values: Iterable) -> Iterable[list]:
-    values = list(values)
-    if connection.vendor != "sqlite":
-        if values:
-            yield values
-        return
-    for start in range(0, len(values), SQLITE_CHUNK):
-        yield values[start : start + SQLITE_CHUNK]
 
 
 def _category_for(household: Household) -> str:
@@ -77,7 +66,7 @@ def findings_record(specs, *, today: datetime.date | None = None, channel: str =
     now = timezone.now()
     specs = {spec.key: spec for spec in specs}
     seen: set[str] = set()
-    for chunk in _chunks(specs):
+    for chunk in in_chunks(specs):
         seen |= set(Finding.objects.filter(key__in=chunk).values_list("key", flat=True))
     new = [spec for key, spec in specs.items() if key not in seen]
     if not new:
@@ -87,7 +76,7 @@ def findings_record(specs, *, today: datetime.date | None = None, channel: str =
         by_household[spec.household_id].append(spec)
     open_cases: dict[int, MonitoringCase] = {}
     households: dict[int, Household] = {}
-    for chunk in _chunks(by_household):
+    for chunk in in_chunks(by_household):
         for case in MonitoringCase.objects.filter(household_id__in=chunk, stage__in=OPEN_STAGES):
             open_cases[case.household_id] = case
         for household in Household.objects.filter(pk__in=chunk).only("pk", "village_id", "exit_status"):
@@ -145,7 +134,7 @@ def findings_record(specs, *, today: datetime.date | None = None, channel: str =
             )
             for spec in new
         ],
-        batch_size=SQLITE_CHUNK if connection.vendor == "sqlite" else None,
+        batch_size=batch_size(),
     )
     return {"findings": len(new), "opened": len(opened), "joined": len(by_household) - len(opened)}
 

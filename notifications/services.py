@@ -11,24 +11,24 @@ cases (large ``IN`` lists are split only on SQLite, whose statements take at mos
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
+from core.bulk import batch_size, in_chunks
 from notifications.models import Alert, Notification
 
 # The role that acts at each level, and how long a prefix of the village code names
 # the region its accounts are attached to.
 LEVEL_ROLE = {"village": Role.VILLAGE_CADRE, "town": Role.TOWN_OFFICIAL, "county": Role.COUNTY_OFFICIAL}
 LEVEL_PREFIX = {"village": 12, "town": 9, "county": 6}
-SQLITE_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -40,16 +40,6 @@ class AlertSpec:
     body: str = ""
     link: str = ""
     due_on: date | None = None
-
-
-def _chunks(values: Iterable) -> Iterator[list]:
-    values = list(values)
-    if connection.vendor != "sqlite":
-        if values:
-            yield values
-        return
-    for start in range(0, len(values), SQLITE_CHUNK):
-        yield values[start : start + SQLITE_CHUNK]
 
 
 def responsible_region(region_code: str, level: str) -> str:
@@ -69,10 +59,10 @@ def alerts_sync(kind: str, specs: Iterable[AlertSpec], *, now=None) -> dict[str,
     to_reopen = [key for key in wanted if key in known and known[key] is not None]
     to_raise = [wanted[key] for key in wanted if key not in known]
 
-    for chunk in _chunks(to_clear):
+    for chunk in in_chunks(to_clear):
         Alert.objects.filter(kind=kind, key__in=chunk).update(cleared_at=now)
     reopened: list[Alert] = []
-    for chunk in _chunks(to_reopen):
+    for chunk in in_chunks(to_reopen):
         Alert.objects.filter(kind=kind, key__in=chunk).update(cleared_at=None, raised_at=now)
         Notification.objects.filter(alert__kind=kind, alert__key__in=chunk).update(read_at=None, emailed_at=None)
         reopened += list(Alert.objects.filter(kind=kind, key__in=chunk))
@@ -91,7 +81,7 @@ def alerts_sync(kind: str, specs: Iterable[AlertSpec], *, now=None) -> dict[str,
             )
             for spec in to_raise
         ],
-        batch_size=SQLITE_CHUNK if connection.vendor == "sqlite" else None,
+        batch_size=batch_size(),
     )
     if alerts and alerts[0].pk is None:  # a backend that does not return ids
         ids = dict(Alert.objects.filter(kind=kind, key__in=[a.key for a in alerts]).values_list("key", "pk"))
@@ -117,9 +107,7 @@ def _deliver(alerts: list[Alert]) -> None:
         level = "county" if alert.level == "marking" else alert.level
         for user_id in accounts.get((LEVEL_ROLE[level], responsible_region(alert.region_id, level)), []):
             notifications.append(Notification(user_id=user_id, alert_id=alert.pk))
-    Notification.objects.bulk_create(
-        notifications, batch_size=SQLITE_CHUNK if connection.vendor == "sqlite" else None, ignore_conflicts=True
-    )
+    Notification.objects.bulk_create(notifications, batch_size=batch_size(), ignore_conflicts=True)
 
 
 # --- the inbox ---------------------------------------------------------------------------
