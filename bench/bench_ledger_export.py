@@ -227,9 +227,9 @@ def run() -> dict:
         display = sum(c["seconds"] for c in parts["column_values_by_column"] if c["column"] in labels)
         result["summary"] += (
             f". Where the export's {parts['seconds']:.0f} s go (instrumented copy of its loop): "
-            f"rows from the ORM {parts['fetch_rows_sql_and_model_instances']:.0f} s, "
+            f"rows from the ORM {parts['fetch_rows']:.0f} s, "
             f"column values {parts['column_values']:.0f} s (of which the 6 label columns "
-            f"{display:.0f} s: get_FOO_display and PovertyCause labels), _cell {parts['core_exports_cell']:.0f} s, "
+            f"{display:.0f} s), _cell {parts['core_exports_cell']:.0f} s, "
             f"openpyxl append + save {parts['openpyxl_append'] + parts['openpyxl_save']:.0f} s"
         )
     return result
@@ -307,8 +307,8 @@ def child_profile(out: Path, top: int = 25) -> dict:
 def child_breakdown(out: Path) -> dict:
     """Where the export's time goes, without a profiler's distortion: the loop of
     ``core.exports.xlsx_streaming_response`` run again over the view's own queryset and
-    columns, with a clock around each step — fetching the rows (SQL and model
-    instances), each column's value function, ``_cell``, openpyxl's ``append`` — and
+    columns, with a clock around each step — fetching the rows (SQL and building
+    each row), each column's value function, ``_cell``, openpyxl's ``append`` — and
     the final ``save``. A diagnostic copy of the loop, not the code path measured above."""
     from django.test import RequestFactory
     from django.urls import reverse
@@ -364,7 +364,7 @@ def child_breakdown(out: Path) -> dict:
     return {
         "rows": count,
         "seconds": round(total, 2),
-        "fetch_rows_sql_and_model_instances": round(fetch, 2),
+        "fetch_rows": round(fetch, 2),
         "column_values": round(sum(spent), 2),
         "column_values_by_column": by_column,
         "core_exports_cell": round(cells, 2),
