@@ -129,11 +129,14 @@ class ImportJobViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=False, methods=["post"], url_path="households", parser_classes=[MultiPartParser, FormParser])
     def households(self, request):
+        return self._start(request, ImportKind.HOUSEHOLDS)
+
+    def _start(self, request, kind: str) -> Response:
         upload = request.FILES.get("file")
         if upload is None:
             return Response({"detail": _("请上传 file 字段（.xlsx 文件）。")}, status=status.HTTP_400_BAD_REQUEST)
         try:
-            job = services.import_start(by=request.user, kind=ImportKind.HOUSEHOLDS, upload=upload)
+            job = services.import_start(by=request.user, kind=kind, upload=upload)
         except services.ImportRefused as refused:
             return _refusal(refused)
         return Response(ImportJobSerializer(job, context={"request": request}).data, status=status.HTTP_201_CREATED)
@@ -149,14 +152,7 @@ class ImportJobViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=False, methods=["post"], url_path="sector-comparison", parser_classes=[MultiPartParser, FormParser])
     def sector_comparison(self, request):
-        upload = request.FILES.get("file")
-        if upload is None:
-            return Response({"detail": _("请上传 file 字段（.xlsx 文件）。")}, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            job = services.import_start(by=request.user, kind=ImportKind.SECTOR_COMPARISON, upload=upload)
-        except services.ImportRefused as refused:
-            return _refusal(refused)
-        return Response(ImportJobSerializer(job, context={"request": request}).data, status=status.HTTP_201_CREATED)
+        return self._start(request, ImportKind.SECTOR_COMPARISON)
 
     @extend_schema(
         summary="确认导入",
