@@ -4,6 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import MeView, ObtainTokenView
+from dashboards.api import DeadlineDashboardView
 from exits.api import CampaignViewSet, ExitCaseViewSet
 from households.api import HouseholdViewSet, MemberViewSet
 from imports.api import ImportErrorReportView, ImportJobViewSet
@@ -24,5 +25,6 @@ urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("me/", MeView.as_view(), name="api-me"),
     path("imports/<int:pk>/errors.xlsx", ImportErrorReportView.as_view(), name="import-errors"),
+    path("dashboard/deadlines/", DeadlineDashboardView.as_view(), name="dashboard-deadlines"),
     path("", include(router.urls)),
 ]

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "notifications",
     "exits",
     "monitoring",
+    "dashboards",
 ]
 
 MIDDLEWARE = [

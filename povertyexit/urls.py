@@ -19,6 +19,7 @@ urlpatterns = [
     path("exits/", include("exits.urls")),
     path("notifications/", include("notifications.urls")),
     path("monitoring/", include("monitoring.urls")),
+    path("dashboard/", include("dashboards.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("povertyexit.api")),

@@ -8,8 +8,8 @@ from tests.conftest import PASSWORD
 from tests.html import element, elements, nav_labels, text
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-CHINESE_NAV = ["首页", "行政区划", "接口文档"]
-ENGLISH_NAV = ["Home", "Regions", "API docs"]
+CHINESE_NAV = ["首页", "行政区划", "导入记录"]
+ENGLISH_NAV = ["Home", "Regions", "Imports"]
 
 
 def shows(labels, expected):
@@ -40,7 +40,7 @@ def test_it_shows_english_navigation_to_an_english_browser(client, alice):
 
 
 def test_it_leaves_no_chinese_in_the_english_navigation(client, root):
-    client.force_login(root)  # the administrator also has the 系统管理 entry
+    client.force_login(root)  # the administrator also has the 系统管理 entry (in the user menu)
     labels = nav_labels(client.get("/", headers={"accept-language": "en"}))
     assert len(labels) >= 4
     assert [label for label in labels if CJK.search(label)] == []

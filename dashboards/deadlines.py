@@ -1,0 +1,124 @@
+"""The deadline dashboard's numbers (issue 7, DOMAIN.md §4): for a campaign and a
+region, each child region's progress at each level — done / total, overdue, at risk —
+and the days left to each level's deadline.
+
+A handful of aggregate queries grouped by region-code prefix, whatever the number of
+cases: the cases counted by (child region, current step), the open at-risk alerts by
+(child region, level), and the children's names.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count
+from django.db.models.functions import Substr
+from django.utils import timezone
+
+from exits.models import STEP_COUNT, Campaign, ExitCase, Level
+from notifications.models import Alert, AlertKind
+from regions.models import Region
+
+LEVELS = [Level.VILLAGE, Level.TOWN, Level.COUNTY, Level.MARKING]
+
+
+@dataclass
+class LevelProgress:
+    level: str
+    deadline: datetime.date
+    days_left: int
+    total: int = 0
+    done: int = 0
+    overdue: int = 0
+    at_risk: int = 0
+
+    @property
+    def days_overdue(self) -> int:
+        return -self.days_left
+
+
+@dataclass
+class RegionProgress:
+    code: str
+    name: str
+    total: int = 0
+    levels: list[LevelProgress] = field(default_factory=list)
+
+
+def _last_step_of(campaign: Campaign) -> dict[str, int]:
+    """The last step each level carries (a level is done once a case is past it)."""
+    last: dict[str, int] = {}
+    for step in range(1, STEP_COUNT + 1):
+        last[campaign.level_of(step)] = step
+    return last
+
+
+def deadline_progress(
+    *, user, campaign: Campaign, region: Region, today: datetime.date | None = None
+) -> tuple[RegionProgress, list[RegionProgress]]:
+    """(the region's own totals, one row per child region). ``region`` must already be
+    one the user may see; everything counted is within ``visible_to(user)`` too."""
+    today = today or timezone.localdate()
+    child_level = Region.CHILD_LEVEL.get(region.level)
+    width = Region.PREFIX_LENGTH[child_level] if child_level else len(region.prefix)
+    cases = (
+        ExitCase.objects.visible_to(user)
+        .filter(campaign=campaign)
+        .in_region(region.prefix)
+        .annotate(child=Substr("village_id", 1, width))
+        .values("child", "current_step")
+        .annotate(n=Count("pk"))
+    )
+    by_child: dict[str, dict[int, int]] = defaultdict(dict)
+    for row in cases:
+        by_child[row["child"]][row["current_step"]] = row["n"]
+    risky = (
+        Alert.objects.visible_to(user)
+        .filter(kind=AlertKind.STEP_AT_RISK, cleared_at__isnull=True, key__startswith="exit:")
+        .in_region(region.prefix)
+        .annotate(child=Substr("region_id", 1, width))
+        .values("child", "level")
+        .annotate(n=Count("pk"))
+    )
+    at_risk = {(row["child"], row["level"]): row["n"] for row in risky}
+    if child_level:
+        visible = Region.objects.visible_to(user).under(region)
+        children = list(visible.filter(level=child_level).order_by("code").only("code", "name"))
+    else:
+        children = [region]
+    last = _last_step_of(campaign)
+
+    def progress(code: str, name: str, steps: dict[int, int], risk: dict[str, int]) -> RegionProgress:
+        total = sum(steps.values())
+        row = RegionProgress(code=code, name=name, total=total)
+        for level in LEVELS:
+            deadline = campaign.deadline_for_level(level)
+            done = sum(n for step, n in steps.items() if step > last[level])
+            row.levels.append(
+                LevelProgress(
+                    level=level,
+                    deadline=deadline,
+                    days_left=(deadline - today).days,
+                    total=total,
+                    done=done,
+                    overdue=(total - done) if deadline < today else 0,
+                    at_risk=risk.get(level, 0),
+                )
+            )
+        return row
+
+    rows = []
+    overall_steps: dict[int, int] = defaultdict(int)
+    overall_risk: dict[str, int] = defaultdict(int)
+    for child in children:
+        prefix = child.code[:width]
+        steps = by_child.get(prefix, {})
+        risk = {level: at_risk.get((prefix, level), 0) for level in LEVELS}
+        for step, n in steps.items():
+            overall_steps[step] += n
+        for level, n in risk.items():
+            overall_risk[level] += n
+        rows.append(progress(child.code, child.name, steps, risk))
+    return progress(region.code, region.name, overall_steps, overall_risk), rows
