@@ -29,6 +29,18 @@ class RegionProgressSerializer(serializers.Serializer):
     levels = LevelSerializer(many=True)
 
 
+class OverdueSerializer(serializers.Serializer):
+    pk = serializers.IntegerField()
+    number = serializers.CharField()
+    village = serializers.CharField()
+    step = serializers.IntegerField()
+    step_label = serializers.CharField()
+    level = serializers.CharField()
+    deadline = serializers.DateField()
+    days_overdue = serializers.IntegerField()
+    responsible = serializers.ListField(child=serializers.CharField())
+
+
 class DeadlineDashboardView(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -45,6 +57,8 @@ class DeadlineDashboardView(APIView):
                 "region": serializers.CharField(),
                 "total": RegionProgressSerializer(),
                 "children": RegionProgressSerializer(many=True),
+                "overdue_count": serializers.IntegerField(),
+                "overdue": OverdueSerializer(many=True),
             },
         ),
     )
@@ -61,5 +75,7 @@ class DeadlineDashboardView(APIView):
                 "region": context["region"].code,
                 "total": RegionProgressSerializer(context["total"]).data,
                 "children": RegionProgressSerializer(context["rows"], many=True).data,
+                "overdue_count": context["overdue_count"],
+                "overdue": OverdueSerializer(context["overdue"], many=True).data,
             }
         )

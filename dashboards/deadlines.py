@@ -122,3 +122,72 @@ def deadline_progress(
             overall_risk[level] += n
         rows.append(progress(child.code, child.name, steps, risk))
     return progress(region.code, region.name, overall_steps, overall_risk), rows
+
+
+@dataclass
+class OverdueCase:
+    pk: int
+    number: str
+    village: str
+    step: int
+    step_label: str
+    level: str
+    deadline: datetime.date
+    days_overdue: int
+    responsible: list[str]
+
+
+def overdue_cases(
+    *, user, campaign: Campaign, region: Region, limit: int = 50, today: datetime.date | None = None
+) -> tuple[int, list[OverdueCase]]:
+    """(how many, the ``limit`` longest overdue) cases of ``region`` with the people
+    responsible at the level each one waits on. Three queries."""
+    from accounts.models import User
+    from exits.models import Step
+    from exits.selectors import overdue_q
+    from notifications.services import LEVEL_ROLE, responsible_region
+
+    today = today or timezone.localdate()
+    late = (
+        ExitCase.objects.visible_to(user)
+        .filter(campaign=campaign)
+        .in_region(region.prefix)
+        .filter(overdue_q([campaign], today=today))
+    )
+    count = late.count()
+    rows = list(
+        late.order_by("current_step", "village_id", "household__number").values_list(
+            "pk", "household__number", "village__name", "village_id", "current_step"
+        )[:limit]
+    )
+    wanted = set()
+    for _pk, _number, _name, village, step in rows:
+        level = campaign.level_of(step)
+        role_level = "county" if level == Level.MARKING else level
+        wanted.add((LEVEL_ROLE[role_level], responsible_region(village, level)))
+    people: dict[tuple[str, str], list[str]] = defaultdict(list)
+    if wanted:
+        accounts = User.objects.filter(
+            is_active=True, role__in={r for r, _c in wanted}, region_id__in={c for _r, c in wanted}
+        ).order_by("full_name")
+        for role, region_id, name, username in accounts.values_list("role", "region_id", "full_name", "username"):
+            people[(role, region_id)].append(name or username)
+    result = []
+    for pk, number, name, village, step in rows:
+        level = campaign.level_of(step)
+        role_level = "county" if level == Level.MARKING else level
+        deadline = campaign.deadline_for(step)
+        result.append(
+            OverdueCase(
+                pk=pk,
+                number=number,
+                village=name,
+                step=step,
+                step_label=str(Step(step).label),
+                level=level,
+                deadline=deadline,
+                days_overdue=(today - deadline).days,
+                responsible=people.get((LEVEL_ROLE[role_level], responsible_region(village, level)), []),
+            )
+        )
+    return count, result

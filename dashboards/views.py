@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exports import Column, xlsx_streaming_response
-from dashboards.deadlines import LEVELS, deadline_progress
+from dashboards.deadlines import LEVELS, deadline_progress, overdue_cases
 from exits.models import Campaign, Level
 from exits.selectors import current_campaign
 from regions.models import Region
@@ -35,6 +35,7 @@ def deadline_context(request) -> dict:
     if region is None:
         raise Http404(_("区划不存在或不在您的管辖范围内。"))
     total, rows = deadline_progress(user=request.user, campaign=campaign, region=region)
+    overdue_count, overdue = overdue_cases(user=request.user, campaign=campaign, region=region)
     path = [r for r in region.path() if r.code.startswith(root.prefix) or r.code == root.code]
     chart = {
         "regions": [row.name for row in rows],
@@ -48,6 +49,8 @@ def deadline_context(request) -> dict:
     }
     return {
         "chart": chart,
+        "overdue": overdue,
+        "overdue_count": overdue_count,
         "campaign": campaign,
         "campaigns": campaigns,
         "region": region,

@@ -116,3 +116,17 @@ def test_the_number_of_queries_does_not_grow_with_the_cases(carol, campaign, cas
         _total, rows = deadline_progress(user=carol, campaign=campaign, region=county, today=LATE_OCTOBER)
     assert len(more) == len(few) == 3
     assert {row.code: row.total for row in rows}[TOWN_B] == 7
+
+
+def test_the_overdue_list_names_the_people_responsible(carol, campaign, cases, alice, tom):
+    from dashboards.deadlines import overdue_cases
+
+    count, rows = overdue_cases(
+        user=carol, campaign=campaign, region=Region.objects.get(code=COUNTY), today=LATE_OCTOBER
+    )
+    # Past the village deadline only: the cases still at step 1 or 2 in 汉滨区.
+    assert count == 2
+    assert [(row.village, row.step, row.days_overdue) for row in rows] == [("西关村", 1, 5), (rows[1].village, 2, 5)]
+    assert rows[0].responsible == [alice.full_name]
+    assert rows[1].responsible == []  # village A2 has no account
+    assert tom.full_name not in rows[0].responsible
