@@ -3,6 +3,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
+from dashboards.todo import todo_for
+from exits.selectors import current_campaign
 from regions.selectors import region_children_with_counts, region_root_for, region_summary
 
 # What each role does in the exit campaign (DOMAIN.md §1), shown on its home page.
@@ -46,4 +48,12 @@ def home(request):
     if root is not None:
         context["summary"] = region_summary(user=user, region=root)
         context["children"] = region_children_with_counts(user=user, region=root)
+    campaign = current_campaign()
+    groups = todo_for(user=user, campaign=campaign)
+    context.update(
+        campaign=campaign,
+        todo=[g for g in groups if g.count],
+        todo_clear=[g for g in groups if not g.count],
+        todo_role=bool(groups),
+    )
     return render(request, "core/home.html", context)

@@ -1,7 +1,13 @@
-"""``GET /api/v1/dashboard/deadlines/?campaign=&region=``: the same numbers as the page."""
+"""The dashboards' numbers for other systems, the same as the pages show:
+
+- ``GET /api/v1/dashboard/deadlines/?campaign=&region=`` — exit progress by region and level;
+- ``GET /api/v1/dashboard/monitoring/?region=`` — monitoring cases by region and stage;
+- ``GET /api/v1/dashboard/todo/`` — the caller's 我的待办 (the home page's groups).
+"""
 
 from __future__ import annotations
 
+from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -9,7 +15,16 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dashboards.views import deadline_context
+from dashboards.todo import todo_for
+from dashboards.views import deadline_context, monitoring_context
+from exits.selectors import current_campaign
+
+
+def _context(build, request) -> dict:
+    try:
+        return build(request)
+    except Http404 as error:
+        raise NotFound(str(error)) from None
 
 
 class LevelSerializer(serializers.Serializer):
@@ -41,6 +56,17 @@ class OverdueSerializer(serializers.Serializer):
     responsible = serializers.ListField(child=serializers.CharField())
 
 
+class BurndownSerializer(serializers.Serializer):
+    level = serializers.CharField()
+    deadline = serializers.DateField()
+    start = serializers.DateField()
+    total = serializers.IntegerField()
+    remaining = serializers.SerializerMethodField()
+
+    def get_remaining(self, burndown) -> list[dict]:
+        return [{"date": day.isoformat(), "remaining": n} for day, n in burndown.remaining]
+
+
 class DeadlineDashboardView(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -59,16 +85,12 @@ class DeadlineDashboardView(APIView):
                 "children": RegionProgressSerializer(many=True),
                 "overdue_count": serializers.IntegerField(),
                 "overdue": OverdueSerializer(many=True),
+                "burndown": BurndownSerializer(many=True),
             },
         ),
     )
     def get(self, request):
-        from django.http import Http404
-
-        try:
-            context = deadline_context(request)
-        except Http404 as error:
-            raise NotFound(str(error)) from None
+        context = _context(deadline_context, request)
         return Response(
             {
                 "campaign": context["campaign"].pk,
@@ -77,5 +99,94 @@ class DeadlineDashboardView(APIView):
                 "children": RegionProgressSerializer(context["rows"], many=True).data,
                 "overdue_count": context["overdue_count"],
                 "overdue": OverdueSerializer(context["overdue"], many=True).data,
+                "burndown": BurndownSerializer(context["burndown"], many=True).data,
             }
+        )
+
+
+class MonitoringProgressSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    total = serializers.IntegerField()
+    open = serializers.IntegerField()
+    stages = serializers.DictField(child=serializers.IntegerField(), help_text="阶段 → 对象数")
+    response_overdue = serializers.IntegerField()
+    measures_overdue = serializers.IntegerField()
+    confirmed = serializers.IntegerField()
+    closure_rate = serializers.FloatField(allow_null=True, help_text="已销号 ÷ 已认定，百分比")
+
+
+class CountSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+def _counts(items) -> list[dict]:
+    return [{"value": value, "label": label, "count": n} for value, label, n in items]
+
+
+class MonitoringDashboardView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="防返贫监测看板：各区划各阶段的监测对象数、响应逾期、措施逾期、销号率，及类别、渠道、风险类型分布",
+        parameters=[OpenApiParameter("region", str, description="区划代码，默认本人区划")],
+        responses=inline_serializer(
+            "MonitoringDashboard",
+            {
+                "region": serializers.CharField(),
+                "total": MonitoringProgressSerializer(),
+                "children": MonitoringProgressSerializer(many=True),
+                "category": CountSerializer(many=True),
+                "channel": CountSerializer(many=True),
+                "risk_type": CountSerializer(many=True),
+            },
+        ),
+    )
+    def get(self, request):
+        context = _context(monitoring_context, request)
+        return Response(
+            {
+                "region": context["region"].code,
+                "total": MonitoringProgressSerializer(context["total"]).data,
+                "children": MonitoringProgressSerializer(context["rows"], many=True).data,
+                **{name: _counts(items) for name, items in context["breakdown"].items()},
+            }
+        )
+
+
+class TodoRowSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    detail = serializers.CharField()
+    url = serializers.CharField(help_text="办理页面")
+    due = serializers.DateField(allow_null=True)
+    days_left = serializers.IntegerField(allow_null=True)
+
+
+class TodoGroupSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="step-N、objections、situations-decide、monitoring-screening、registry-… 等")
+    title = serializers.CharField()
+    count = serializers.IntegerField()
+    late = serializers.IntegerField(help_text="其中已过时限的数量")
+    deadline = serializers.DateField(allow_null=True)
+    days_left = serializers.IntegerField(allow_null=True)
+    url = serializers.CharField(help_text="办理页面")
+    rows = TodoRowSerializer(many=True)
+
+
+class TodoView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="我的待办：按本人角色和区划列出待办事项（与首页相同）",
+        responses=inline_serializer(
+            "Todo", {"campaign": serializers.IntegerField(allow_null=True), "groups": TodoGroupSerializer(many=True)}
+        ),
+    )
+    def get(self, request):
+        campaign = current_campaign()
+        groups = todo_for(user=request.user, campaign=campaign)
+        return Response(
+            {"campaign": campaign.pk if campaign else None, "groups": TodoGroupSerializer(groups, many=True).data}
         )

@@ -14,10 +14,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count
-from django.db.models.functions import Substr
+from django.db.models.functions import Substr, TruncDate
 from django.utils import timezone
 
-from exits.models import STEP_COUNT, Campaign, ExitCase, Level
+from exits.models import STEP_COUNT, Campaign, ExitCase, Level, StepRecord
 from notifications.models import Alert, AlertKind
 from regions.models import Region
 
@@ -55,14 +55,24 @@ def _last_step_of(campaign: Campaign) -> dict[str, int]:
     return last
 
 
+def child_regions(*, user, region: Region) -> tuple[int, list[Region]]:
+    """(the code-prefix width of ``region``'s children, those children the user may
+    see); a village is its own only row. Rows are grouped by ``Substr(code, 1, width)``."""
+    child_level = Region.CHILD_LEVEL.get(region.level)
+    if not child_level:
+        return len(region.prefix), [region]
+    visible = Region.objects.visible_to(user).under(region)
+    children = list(visible.filter(level=child_level).order_by("code").only("code", "name", "level"))
+    return Region.PREFIX_LENGTH[child_level], children
+
+
 def deadline_progress(
     *, user, campaign: Campaign, region: Region, today: datetime.date | None = None
 ) -> tuple[RegionProgress, list[RegionProgress]]:
     """(the region's own totals, one row per child region). ``region`` must already be
     one the user may see; everything counted is within ``visible_to(user)`` too."""
     today = today or timezone.localdate()
-    child_level = Region.CHILD_LEVEL.get(region.level)
-    width = Region.PREFIX_LENGTH[child_level] if child_level else len(region.prefix)
+    width, children = child_regions(user=user, region=region)
     cases = (
         ExitCase.objects.visible_to(user)
         .filter(campaign=campaign)
@@ -83,11 +93,6 @@ def deadline_progress(
         .annotate(n=Count("pk"))
     )
     at_risk = {(row["child"], row["level"]): row["n"] for row in risky}
-    if child_level:
-        visible = Region.objects.visible_to(user).under(region)
-        children = list(visible.filter(level=child_level).order_by("code").only("code", "name"))
-    else:
-        children = [region]
     last = _last_step_of(campaign)
 
     def progress(code: str, name: str, steps: dict[int, int], risk: dict[str, int]) -> RegionProgress:
@@ -122,6 +127,71 @@ def deadline_progress(
             overall_risk[level] += n
         rows.append(progress(child.code, child.name, steps, risk))
     return progress(region.code, region.name, overall_steps, overall_risk), rows
+
+
+@dataclass
+class Burndown:
+    """One level's burn-down: the cases not yet past the level, day by day, against
+    the straight line from everyone-to-do on the first day to none at the deadline."""
+
+    level: str
+    deadline: datetime.date
+    start: datetime.date
+    total: int
+    # (day, cases still to do at the end of that day), on the first day, each day
+    # something was done, and the last day shown.
+    remaining: list[tuple[datetime.date, int]]
+
+    @property
+    def ideal(self) -> list[tuple[datetime.date, int]]:
+        return [(self.start, self.total), (self.deadline, 0)]
+
+
+def deadline_burndown(
+    *, user, campaign: Campaign, region: Region, total: int, today: datetime.date | None = None
+) -> list[Burndown]:
+    """Each level's burn-down within ``region``, from the standing completions of the
+    level's last step counted by day: one aggregate query. ``total`` is the region's
+    number of cases (``deadline_progress`` has it). A returned case's completion is
+    no longer standing, so it counts as to-do again from its first day — the line shows
+    where the campaign stands now, not every step back and forth."""
+    today = today or timezone.localdate()
+    last = _last_step_of(campaign)
+    rows = (
+        StepRecord.objects.visible_to(user)
+        .filter(case__campaign=campaign, is_reset=False, step__in=set(last.values()))
+        .in_region(region.prefix)
+        .annotate(day=TruncDate("completed_at"))
+        .values("step", "day")
+        .annotate(n=Count("pk"))
+        .order_by("day")
+    )
+    by_step: dict[int, list[tuple[datetime.date, int]]] = defaultdict(list)
+    for row in rows:
+        by_step[row["step"]].append((row["day"], row["n"]))
+    days = [day for series in by_step.values() for day, _n in series]
+    first_deadline = campaign.deadline_for_level(LEVELS[0])
+    # The campaign's first day of work: its first completion, or a month before the
+    # village deadline while nothing is done yet.
+    start = min(days) if days else min(today, first_deadline - datetime.timedelta(days=30))
+    end = max([campaign.deadline_for_level(LEVELS[-1]), *days])
+    shown_until = max(start, min(today, end))
+    result = []
+    for level in LEVELS:
+        remaining = total
+        line = [(start, total)]
+        for day, n in by_step.get(last[level], []):
+            remaining -= n
+            if line[-1][0] == day:
+                line[-1] = (day, remaining)
+            else:
+                line.append((day, remaining))
+        if line[-1][0] < shown_until:
+            line.append((shown_until, remaining))
+        result.append(
+            Burndown(level=level, deadline=campaign.deadline_for_level(level), start=start, total=total, remaining=line)
+        )
+    return result
 
 
 @dataclass

@@ -13,11 +13,27 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exports import Column, xlsx_streaming_response
-from dashboards.deadlines import LEVELS, deadline_progress, overdue_cases
+from dashboards.deadlines import LEVELS, deadline_burndown, deadline_progress, overdue_cases
+from dashboards.monitoring import STAGES, monitoring_progress
 from exits.models import Campaign, Level
 from exits.selectors import current_campaign
+from monitoring.models import Stage
 from regions.models import Region
 from regions.selectors import region_root_for
+
+
+def _region_asked(request) -> tuple[Region, list[Region]]:
+    """The region in ``?region=`` (default: the user's own) and its breadcrumb from the
+    user's own region down; 404 for a region outside the user's scope."""
+    root = region_root_for(request.user)
+    if root is None:
+        raise Http404(_("您的账号尚未设置所属区划，请联系系统管理员。"))
+    code = str(request.GET.get("region") or root.code)
+    region = Region.objects.visible_to(request.user).filter(code=code).first()
+    if region is None:
+        raise Http404(_("区划不存在或不在您的管辖范围内。"))
+    path = [r for r in region.path() if r.code.startswith(root.prefix) or r.code == root.code]
+    return region, path
 
 
 def deadline_context(request) -> dict:
@@ -27,16 +43,12 @@ def deadline_context(request) -> dict:
     value = str(request.GET.get("campaign") or "")
     campaign = campaigns.filter(pk=value).first() if value.isdigit() else None
     campaign = campaign or current_campaign()
-    root = region_root_for(request.user)
-    if campaign is None or root is None:
+    if campaign is None:
         raise Http404(_("没有可查看的退出批次。"))
-    code = str(request.GET.get("region") or root.code)
-    region = Region.objects.visible_to(request.user).filter(code=code).first()
-    if region is None:
-        raise Http404(_("区划不存在或不在您的管辖范围内。"))
+    region, path = _region_asked(request)
     total, rows = deadline_progress(user=request.user, campaign=campaign, region=region)
     overdue_count, overdue = overdue_cases(user=request.user, campaign=campaign, region=region)
-    path = [r for r in region.path() if r.code.startswith(root.prefix) or r.code == root.code]
+    burndown = deadline_burndown(user=request.user, campaign=campaign, region=region, total=total.total)
     chart = {
         "regions": [row.name for row in rows],
         "series": [
@@ -46,9 +58,20 @@ def deadline_context(request) -> dict:
             }
             for i, level in enumerate(LEVELS)
         ],
+        "burndown": [
+            {
+                "name": str(Level(b.level).label),
+                "deadline": b.deadline.isoformat(),
+                "ideal": [[day.isoformat(), n] for day, n in b.ideal],
+                "remaining": [[day.isoformat(), n] for day, n in b.remaining],
+            }
+            for b in burndown
+        ],
+        "words": {"remaining": _("未完成户数"), "ideal": _("按时限应剩"), "deadline": _("时限")},
     }
     return {
         "chart": chart,
+        "burndown": burndown,
         "overdue": overdue,
         "overdue_count": overdue_count,
         "campaign": campaign,
@@ -83,6 +106,56 @@ def deadlines_export(request):
         filename=_("%(c)s进度-%(r)s.xlsx") % {"c": context["campaign"].name, "r": context["region"].name},
         fallback_filename="deadlines.xlsx",
         sheet_title=_("退出进度"),
+        columns=columns,
+        rows=[*context["rows"], dataclasses.replace(context["total"], name=_("合计"))],
+    )
+
+
+def monitoring_context(request) -> dict:
+    region, path = _region_asked(request)
+    total, rows, breakdown = monitoring_progress(user=request.user, region=region)
+    stages = [(stage, Stage(stage).label) for stage in STAGES]
+    chart = {
+        "regions": [row.name for row in rows],
+        "stages": [{"name": str(label), "values": [row.stages[stage] for row in rows]} for stage, label in stages],
+        "breakdown": {
+            name: [{"name": label, "value": n} for _v, label, n in items] for name, items in breakdown.items()
+        },
+        "titles": {"category": _("监测对象类别"), "channel": _("发现渠道"), "risk_type": _("风险类型")},
+    }
+    return {
+        "region": region,
+        "path": path,
+        "total": total,
+        "rows": rows,
+        "breakdown": breakdown,
+        "stages": stages,
+        "chart": chart,
+        "drillable": region.level != Region.Level.VILLAGE,
+        "today": timezone.localdate(),
+    }
+
+
+@login_required
+def monitoring(request):
+    return render(request, "dashboards/monitoring.html", monitoring_context(request))
+
+
+@login_required
+def monitoring_export(request):
+    """The monitoring table on the screen, as .xlsx."""
+    context = monitoring_context(request)
+    columns = [Column(_("区划"), lambda row: row.name), Column(_("监测对象"), lambda row: row.total)]
+    columns += [Column(str(label), lambda row, s=stage: row.stages[s]) for stage, label in context["stages"]]
+    columns += [
+        Column(_("响应逾期"), lambda row: row.response_overdue),
+        Column(_("帮扶措施逾期"), lambda row: row.measures_overdue),
+        Column(_("销号率（%）"), lambda row: row.closure_rate),
+    ]
+    return xlsx_streaming_response(
+        filename=_("防返贫监测-%(r)s.xlsx") % {"r": context["region"].name},
+        fallback_filename="monitoring.xlsx",
+        sheet_title=_("防返贫监测"),
         columns=columns,
         rows=[*context["rows"], dataclasses.replace(context["total"], name=_("合计"))],
     )

@@ -4,7 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import MeView, ObtainTokenView
-from dashboards.api import DeadlineDashboardView
+from dashboards.api import DeadlineDashboardView, MonitoringDashboardView, TodoView
 from exits.api import CampaignViewSet, ExitCaseViewSet
 from households.api import HouseholdViewSet, MemberViewSet
 from imports.api import ImportErrorReportView, ImportJobViewSet
@@ -26,5 +26,7 @@ urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),
     path("imports/<int:pk>/errors.xlsx", ImportErrorReportView.as_view(), name="import-errors"),
     path("dashboard/deadlines/", DeadlineDashboardView.as_view(), name="dashboard-deadlines"),
+    path("dashboard/monitoring/", MonitoringDashboardView.as_view(), name="dashboard-monitoring"),
+    path("dashboard/todo/", TodoView.as_view(), name="dashboard-todo"),
     path("", include(router.urls)),
 ]

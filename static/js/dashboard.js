@@ -1,18 +1,53 @@
-// The deadline dashboard: one grouped bar per region, the share done at each level.
+// The deadline dashboard: one grouped bar per region (the share done at each level),
+// and a burn-down per level against the straight line to its deadline.
 (function () {
   const data = JSON.parse(document.getElementById("chart-data").textContent);
+  const charts = [];
   const element = document.getElementById("progress-chart");
-  if (!element || !window.echarts) return;
-  const chart = echarts.init(element);
-  chart.setOption({
-    tooltip: { trigger: "axis", valueFormatter: (v) => v + "%" },
-    legend: { top: 0 },
-    grid: { left: 40, right: 10, top: 40, bottom: 60 },
-    xAxis: { type: "category", data: data.regions, axisLabel: { interval: 0, rotate: data.regions.length > 6 ? 40 : 0 } },
-    yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
-    series: data.series.map((s) => ({ name: s.name, type: "bar", data: s.values })),
+  if (!window.echarts) return;
+  if (element) {
+    const chart = echarts.init(element);
+    chart.setOption({
+      tooltip: { trigger: "axis", valueFormatter: (v) => v + "%" },
+      legend: { top: 0 },
+      grid: { left: 40, right: 10, top: 40, bottom: 60 },
+      xAxis: { type: "category", data: data.regions, axisLabel: { interval: 0, rotate: data.regions.length > 6 ? 40 : 0 } },
+      yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
+      series: data.series.map((s) => ({ name: s.name, type: "bar", data: s.values })),
+    });
+    charts.push(chart);
+  }
+  (data.burndown || []).forEach((level, index) => {
+    const box = document.getElementById("burndown-" + index);
+    if (!box) return;
+    const chart = echarts.init(box);
+    chart.setOption({
+      title: { text: level.name, left: "center", textStyle: { fontSize: 14 } },
+      tooltip: { trigger: "axis" },
+      legend: { bottom: 0 },
+      grid: { left: 45, right: 20, top: 35, bottom: 55 },
+      xAxis: { type: "time" },
+      yAxis: { type: "value", minInterval: 1 },
+      series: [
+        {
+          name: data.words.remaining,
+          type: "line",
+          step: "end",
+          symbolSize: 4,
+          data: level.remaining,
+          markLine: {
+            symbol: "none",
+            lineStyle: { color: "#dc3545", type: "solid" },
+            label: { formatter: data.words.deadline + " " + level.deadline, position: "insideEndTop" },
+            data: [{ xAxis: level.deadline }],
+          },
+        },
+        { name: data.words.ideal, type: "line", symbol: "none", lineStyle: { type: "dashed" }, data: level.ideal },
+      ],
+    });
+    charts.push(chart);
   });
-  window.addEventListener("resize", () => chart.resize());
+  window.addEventListener("resize", () => charts.forEach((chart) => chart.resize()));
   document.querySelectorAll("[data-autosubmit]").forEach((select) =>
     select.addEventListener("change", () => select.form.submit()),
   );

@@ -1,0 +1,420 @@
+"""Each role's 我的待办 (issue 7): what waits on this user today, in groups that each
+carry a count, the deadline that applies, the first few rows and the page where the
+work is done.
+
+- village cadre: cases at the village steps, special situations to investigate,
+  monitoring cases to screen, open measures, and the village records that break a
+  DOMAIN.md §2 rule;
+- town official: cases at the town steps, monitoring cases to screen;
+- county official: notices to run, the approval queue, open objections, special
+  situations awaiting a decision, archive filing and system marking, monitoring cases
+  awaiting the county's decision;
+- sector department: criteria waiting for its certification.
+
+Every group is two queries (a count and the first rows), so a home page costs the
+same whatever the size of the region.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from accounts.models import Role, User
+from exits.models import (
+    CRITERION_SECTOR,
+    Campaign,
+    CriterionCheck,
+    ExitCase,
+    Objection,
+    ObjectionStatus,
+    SpecialSituation,
+    Step,
+)
+from households.idnumbers import MOBILE_RE, parse_id_number
+from households.models import Household, LabourSkill, Member, Relationship
+from monitoring.models import OPEN_STAGES, Measure, MonitoringCase, Stage
+
+ROWS = 5  # rows shown per group; the group's link leads to all of them
+
+# The steps each role carries (DOMAIN.md §4 defaults; a campaign may map them
+# differently, so the groups are built from ``campaign.level_of``).
+ROLE_LEVELS = {
+    Role.VILLAGE_CADRE: ("village",),
+    Role.TOWN_OFFICIAL: ("town",),
+    Role.COUNTY_OFFICIAL: ("county", "marking"),
+}
+
+
+@dataclass
+class TodoRow:
+    label: str
+    detail: str
+    url: str
+    due: datetime.date | None = None
+    days_left: int | None = None
+
+
+@dataclass
+class TodoGroup:
+    key: str  # stable name for the API and tests: "step-6", "objections", "registry-no-head"
+    title: str
+    count: int
+    url: str
+    deadline: datetime.date | None = None
+    days_left: int | None = None
+    rows: list[TodoRow] = field(default_factory=list)
+    late: int = 0  # how many of ``count`` are past their deadline
+
+    @property
+    def overdue(self) -> bool:
+        return self.days_left is not None and self.days_left < 0
+
+    @property
+    def days_overdue(self) -> int:
+        return -(self.days_left or 0)
+
+
+def _days(day: datetime.date | None, today: datetime.date) -> int | None:
+    return (day - today).days if day else None
+
+
+def _head_name():
+    head = Member.objects.filter(household_id=OuterRef("household_id"), relationship=Relationship.HEAD)
+    return Subquery(head.values("name")[:1])
+
+
+def _group(key, title, queryset: QuerySet, url: str, row, *, deadline=None, today) -> TodoGroup:
+    """Count the queryset, turn its first ``ROWS`` into rows."""
+    count = queryset.count()
+    rows = [row(obj) for obj in queryset[:ROWS]] if count else []
+    days_left = _days(deadline, today)
+    late = count if days_left is not None and days_left < 0 else 0
+    return TodoGroup(
+        key=key, title=title, count=count, url=url, deadline=deadline, days_left=days_left, rows=rows, late=late
+    )
+
+
+def _case_row(case) -> TodoRow:
+    return TodoRow(
+        label=f"{case.household.number} {case.head_name or ''}".strip(),
+        detail=case.village.name,
+        url=reverse("exits:detail", args=[case.pk]),
+    )
+
+
+def exit_step_groups(*, user: User, campaign: Campaign, steps, today: datetime.date) -> list[TodoGroup]:
+    cases = (
+        ExitCase.objects.visible_to(user)
+        .filter(campaign=campaign)
+        .select_related("household", "village")
+        .annotate(head_name=_head_name())
+        .order_by("village_id", "household__number")
+    )
+    groups = []
+    for step in steps:
+        url = reverse("exits:list") + "?" + urlencode({"campaign": campaign.pk, "step": step})
+        if step == Step.APPROVE:
+            url = reverse("exits:approvals")
+        title = _("待办理第%(n)d步：%(s)s") % {"n": step, "s": Step(step).label}
+        groups.append(
+            _group(
+                f"step-{step}",
+                title,
+                cases.filter(current_step=step),
+                url,
+                _case_row,
+                deadline=campaign.deadline_for(step),
+                today=today,
+            )
+        )
+    return groups
+
+
+def objection_group(*, user: User, campaign: Campaign, today: datetime.date) -> TodoGroup:
+    objections = (
+        Objection.objects.visible_to(user)
+        .filter(case__campaign=campaign, status=ObjectionStatus.OPEN)
+        .select_related("case__household", "case__village")
+        .order_by("raised_on", "pk")
+    )
+
+    def row(objection):
+        return TodoRow(
+            label=objection.case.household.number,
+            detail=f"{objection.case.village.name} · {objection.content[:40]}",
+            url=reverse("exits:detail", args=[objection.case_id]) + "#objections",
+            due=objection.raised_on,
+        )
+
+    return _group(
+        "objections",
+        _("公示异议待核实处理"),
+        objections,
+        reverse("exits:list") + "?" + urlencode({"campaign": campaign.pk, "step": Step.NOTICE}),
+        row,
+        deadline=campaign.deadline_for(Step.NOTICE),
+        today=today,
+    )
+
+
+def situation_group(*, user: User, campaign: Campaign, investigated: bool, today: datetime.date) -> TodoGroup:
+    """Special situations (失联, 刑满释放): the village investigates, the county decides."""
+    situations = (
+        SpecialSituation.objects.visible_to(user)
+        .filter(campaign=campaign, decision="")
+        .filter(~Q(investigation="") if investigated else Q(investigation=""))
+        .select_related("household", "village")
+        .order_by("village_id", "household__number")
+    )
+
+    def row(situation):
+        return TodoRow(
+            label=f"{situation.household.number} · {situation.get_kind_display()}",
+            detail=situation.village.name,
+            url=reverse("exits:situations"),
+        )
+
+    if investigated:
+        key, title = "situations-decide", _("特殊情况待县级决定")
+    else:
+        key, title = "situations-investigate", _("特殊情况待调查核实")
+    return _group(
+        key, title, situations, reverse("exits:situations"), row, deadline=campaign.village_deadline, today=today
+    )
+
+
+def certification_group(*, user: User, campaign: Campaign, today: datetime.date) -> TodoGroup:
+    """A sector's criteria not yet certified; the seed has certification done before
+    the village steps start, so the village deadline applies."""
+    criteria = [c for c, sector in CRITERION_SECTOR.items() if sector == user.sector]
+    checks = (
+        CriterionCheck.objects.visible_to(user)
+        .filter(case__campaign=campaign, criterion__in=criteria, certified_at__isnull=True)
+        .select_related("case__household", "case__village")
+        .order_by("case__village_id", "case__household__number")
+    )
+
+    def row(check):
+        return TodoRow(
+            label=f"{check.case.household.number} · {check.get_criterion_display()}",
+            detail=f"{check.case.village.name} · {check.get_result_display()}",
+            url=reverse("exits:detail", args=[check.case_id]) + "#criteria",
+        )
+
+    return _group(
+        "certify",
+        _("待达标认定"),
+        checks,
+        reverse("exits:list") + "?" + urlencode({"campaign": campaign.pk}),
+        row,
+        deadline=campaign.village_deadline,
+        today=today,
+    )
+
+
+def monitoring_groups(*, user: User, stages, today: datetime.date) -> list[TodoGroup]:
+    """Monitoring cases waiting at ``stages``; each row's due date is its response deadline."""
+    groups = []
+    for stage in stages:
+        cases = (
+            MonitoringCase.objects.visible_to(user)
+            .filter(stage=stage)
+            .select_related("household", "village")
+            .annotate(head_name=_head_name())
+            .order_by("response_due", "pk")
+        )
+
+        def row(case):
+            return TodoRow(
+                label=f"{case.household.number} {case.head_name or ''}".strip(),
+                detail=f"{case.village.name} · {case.get_channel_display()}",
+                url=reverse("monitoring:detail", args=[case.pk]),
+                due=case.response_due,
+                days_left=_days(case.response_due, today),
+            )
+
+        titles = {
+            Stage.SCREENING: _("监测对象待排查、提交研判"),
+            Stage.ASSESSMENT: _("监测对象待县级研判"),
+        }
+        group = _group(
+            f"monitoring-{stage}",
+            titles[stage],
+            cases,
+            reverse("monitoring:list") + "?" + urlencode({"stage": stage}),
+            row,
+            today=today,
+        )
+        # The earliest response deadline is the group's; how many have passed it.
+        group.deadline = group.rows[0].due if group.rows else None
+        group.days_left = _days(group.deadline, today)
+        group.late = cases.filter(response_due__lt=today).count() if group.overdue else 0
+        groups.append(group)
+    return groups
+
+
+def measure_group(*, user: User, today: datetime.date) -> TodoGroup:
+    """Open measures of the region's open monitoring cases; the user's own come first."""
+    name = user.get_full_name() or user.username
+    measures = (
+        Measure.objects.filter(case__in=MonitoringCase.objects.visible_to(user).filter(stage__in=OPEN_STAGES))
+        .filter(done_on__isnull=True)
+        .select_related("case__household", "case__village")
+        .order_by("due_on", "pk")
+    )
+
+    def row(measure):
+        mine = measure.responsible_person == name
+        return TodoRow(
+            label=f"{measure.case.household.number} · {measure.get_type_display()}",
+            detail=f"{measure.case.village.name} · {_('责任人')}：{measure.responsible_person}"
+            + (f" （{_('本人')}）" if mine else ""),
+            url=reverse("monitoring:detail", args=[measure.case_id]) + "#measures",
+            due=measure.due_on,
+            days_left=_days(measure.due_on, today),
+        )
+
+    group = _group(
+        "measures", _("帮扶措施待落实"), measures, reverse("monitoring:list") + "?stage=assistance", row, today=today
+    )
+    group.deadline = group.rows[0].due if group.rows else None
+    group.days_left = _days(group.deadline, today)
+    group.late = measures.filter(due_on__lt=today).count() if group.overdue else 0
+    return group
+
+
+# --- data problems (DOMAIN.md §2) ------------------------------------------------------------
+# The rules the database itself guards (one 户主 at most, one 配偶, 文化程度 XOR 在校生状况,
+# 务工地点 iff 务工月数, unique ID numbers) cannot be broken by stored data; these are the
+# ones that can: a head deleted or moved away, a child who turned 16 while registered as
+# 无劳动力, numbers entered before a check existed or loaded straight into the database.
+
+
+def _years_before(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a year without one
+        return day.replace(year=day.year - years, day=28)
+
+
+def registry_problem_groups(*, user: User, today: datetime.date) -> list[TodoGroup]:
+    households = Household.objects.visible_to(user)
+    members = Member.objects.visible_to(user)
+    fix = "households:edit"
+
+    def household_row(message):
+        def row(household):
+            return TodoRow(label=household.number, detail=message, url=reverse(fix, args=[household.pk]))
+
+        return row
+
+    def member_row(message):
+        def row(member):
+            return TodoRow(
+                label=f"{member.household.number} {member.name}",
+                detail=message,
+                url=reverse(fix, args=[member.household_id]) + f"#member-{member.pk}",
+            )
+
+        return row
+
+    head = Member.objects.filter(household_id=OuterRef("pk"), relationship=Relationship.HEAD)
+    no_head = households.filter(~Exists(head)).order_by("number")
+    # Born from 60 years ago (exclusive) to 16 years ago (inclusive): aged 16–59 today.
+    oldest, youngest = _years_before(today, 60), _years_before(today, 16)
+    idle = (
+        members.filter(labour_skill=LabourSkill.NONE, schooling="", birth_date__gt=oldest, birth_date__lte=youngest)
+        .filter(has_chronic_disease=False, has_serious_illness=False, is_disabled=False)
+        .select_related("household")
+        .order_by("household__number", "pk")
+    )
+    pattern = MOBILE_RE.pattern
+    bad_phone = (
+        households.filter(
+            (~Q(phone="") & ~Q(phone__regex=pattern)) | (~Q(helper_phone="") & ~Q(helper_phone__regex=pattern))
+        )
+    ).order_by("number")
+    groups = [
+        _group(
+            "registry-no-head",
+            _("没有户主的户"),
+            no_head,
+            reverse("households:list"),
+            household_row(_("每户必须有且只有一名户主")),
+            today=today,
+        ),
+        _group(
+            "registry-labour",
+            _("16至59周岁、身体健康且不在校却登记为无劳动力的成员"),
+            idle,
+            reverse("households:list"),
+            member_row(_("请核实劳动技能")),
+            today=today,
+        ),
+        _group(
+            "registry-phone",
+            _("联系电话不是11位手机号码的户"),
+            bad_phone,
+            reverse("households:list"),
+            household_row(_("请更正联系电话或帮扶责任人电话")),
+            today=today,
+        ),
+    ]
+    groups.append(_bad_id_group(members, today=today, member_row=member_row))
+    return groups
+
+
+def _bad_id_group(members: QuerySet, *, today: datetime.date, member_row) -> TodoGroup:
+    """ID numbers whose check digit or birth date is wrong. The check digit is
+    arithmetic the database cannot do, so this reads the numbers of the region (one
+    query, two columns) and checks them here; it is meant for a village."""
+    bad = []
+    for pk, number in members.values_list("pk", "id_number").order_by("household__number", "pk").iterator():
+        try:
+            parse_id_number(number, today=today)
+        except Exception:  # noqa: BLE001 — any refusal is a problem to show
+            bad.append(pk)
+    rows = members.filter(pk__in=bad[:ROWS]).select_related("household").order_by("household__number", "pk")
+    return TodoGroup(
+        key="registry-id",
+        title=_("证件号码校验不通过的成员"),
+        count=len(bad),
+        url=reverse("households:list"),
+        rows=[member_row(_("请核对证件号码"))(m) for m in rows] if bad else [],
+    )
+
+
+# --- per role --------------------------------------------------------------------------------
+
+
+def todo_for(*, user: User, campaign: Campaign | None, today: datetime.date | None = None) -> list[TodoGroup]:
+    """The user's 我的待办, in the order the home page shows it."""
+    today = today or timezone.localdate()
+    groups: list[TodoGroup] = []
+    role = user.role
+    if campaign is not None and role in ROLE_LEVELS:
+        steps = [s for s in Step.values if campaign.level_of(s) in ROLE_LEVELS[role]]
+        groups += exit_step_groups(user=user, campaign=campaign, steps=steps, today=today)
+    if campaign is not None and role == Role.VILLAGE_CADRE:
+        groups.append(situation_group(user=user, campaign=campaign, investigated=False, today=today))
+    if campaign is not None and role == Role.COUNTY_OFFICIAL:
+        groups.insert(1, objection_group(user=user, campaign=campaign, today=today))
+        groups.append(situation_group(user=user, campaign=campaign, investigated=True, today=today))
+    if campaign is not None and role == Role.SECTOR and user.sector in CRITERION_SECTOR.values():
+        groups.append(certification_group(user=user, campaign=campaign, today=today))
+    if role in (Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL):
+        groups += monitoring_groups(user=user, stages=[Stage.SCREENING], today=today)
+    if role == Role.COUNTY_OFFICIAL:
+        groups += monitoring_groups(user=user, stages=[Stage.ASSESSMENT], today=today)
+    if role in (Role.VILLAGE_CADRE, Role.TOWN_OFFICIAL):
+        groups.append(measure_group(user=user, today=today))
+    if role == Role.VILLAGE_CADRE:
+        groups += registry_problem_groups(user=user, today=today)
+    return groups

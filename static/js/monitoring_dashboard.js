@@ -1,0 +1,34 @@
+// The monitoring dashboard: stages stacked per region, and the cases by risk type.
+(function () {
+  const data = JSON.parse(document.getElementById("monitoring-data").textContent);
+  if (!window.echarts) return;
+  const charts = [];
+  const stage = document.getElementById("stage-chart");
+  if (stage) {
+    const chart = echarts.init(stage);
+    chart.setOption({
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      legend: { top: 0 },
+      grid: { left: 40, right: 10, top: 40, bottom: 60 },
+      xAxis: { type: "category", data: data.regions, axisLabel: { interval: 0, rotate: data.regions.length > 6 ? 40 : 0 } },
+      yAxis: { type: "value", minInterval: 1 },
+      series: data.stages.map((s) => ({ name: s.name, type: "bar", stack: "stage", data: s.values })),
+    });
+    charts.push(chart);
+  }
+  const risk = document.getElementById("risk-chart");
+  if (risk) {
+    const items = data.breakdown.risk_type.filter((item) => item.value > 0);
+    const chart = echarts.init(risk);
+    chart.setOption({
+      title: { text: data.titles.risk_type, left: "center", textStyle: { fontSize: 14 } },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      grid: { left: 110, right: 20, top: 35, bottom: 20 },
+      xAxis: { type: "value", minInterval: 1 },
+      yAxis: { type: "category", inverse: true, data: items.map((item) => item.name) },
+      series: [{ type: "bar", data: items.map((item) => item.value), label: { show: true, position: "right" } }],
+    });
+    charts.push(chart);
+  }
+  window.addEventListener("resize", () => charts.forEach((chart) => chart.resize()));
+})();
