@@ -13,7 +13,16 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import User
-from monitoring.models import Measure, MeasureType, MonitoringCase, ResponsibleUnit, Stage
+from monitoring.models import (
+    Channel,
+    Finding,
+    Measure,
+    MeasureType,
+    MonitoringCase,
+    MonitoringSettings,
+    ResponsibleUnit,
+    Stage,
+)
 from monitoring.scans import at_risk_scan
 
 DEMO_COUNTY = "610902"
@@ -32,9 +41,20 @@ def seed_monitoring(*, seed: int = 2020) -> dict[str, int]:
         MonitoringCase.objects.filter(stage=Stage.SCREENING, village__code__startswith=DEMO_COUNTY).order_by("pk")
     )
     changed, units, measures = [], [], []
+    response_days = MonitoringSettings.current().response_days
+    channels: dict[str, list[int]] = {Channel.SELF_DECLARED: [], Channel.ASSESSMENT: [], Channel.SECTOR: []}
     for case in cases:
+        # Found over the last month, through every channel, so the dashboards have
+        # responses coming due, some late, and each channel something to show.
+        case.discovered_on = today - datetime.timedelta(days=rng.randint(0, 30))
+        case.response_due = case.discovered_on + datetime.timedelta(days=response_days)
+        channel = rng.choices([Channel.SYSTEM, *channels], weights=[55, 20, 15, 10])[0]
+        if channel != Channel.SYSTEM:
+            case.channel = channel
+            channels[channel].append(case.pk)
         roll = rng.random()
         if roll < 0.3:
+            changed.append(case)
             continue  # still being screened
         case.screening_note = "入户排查，核实收入与支出情况。"
         case.assessed_by, case.assessed_at = cadre, timezone.now()
@@ -67,9 +87,18 @@ def seed_monitoring(*, seed: int = 2020) -> dict[str, int]:
                 done_on=today if done else None,
             )
         )
+        if done:
+            # The measure worked: the county closed the case (动态销号).
+            case.stage, case.closed_on, case.closed_by = Stage.CLOSED, today, county
+            case.close_method = "务工收入稳定，人均纯收入超过监测线，风险消除。"
         changed.append(case)
-    fields = ["stage", "screening_note", "assessed_by", "assessed_at", "decided_by", "decided_at", "decision_reason"]
+    fields = [
+        "stage", "channel", "discovered_on", "response_due", "screening_note", "assessed_by", "assessed_at",
+        "decided_by", "decided_at", "decision_reason", "closed_on", "closed_by", "close_method",
+    ]  # fmt: skip
     bulk_update_with_history(changed, MonitoringCase, fields, default_change_reason="演示数据")
+    for channel, pks in channels.items():
+        Finding.objects.filter(case_id__in=pks).update(channel=channel)
     bulk_create_with_history(units, ResponsibleUnit, default_change_reason="演示数据")
     bulk_create_with_history(measures, Measure, default_change_reason="演示数据")
     return {**found, "progressed": len(changed)}

@@ -1,0 +1,203 @@
+"""我的待办 on the home page and ``GET /api/v1/dashboard/todo/``: each person's groups
+with the counts worked out in ``test_todo.py``, nothing from outside their region, what
+a clear list and a late group say, no section for those with nothing to do, and the
+API's numbers the same as the page's."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Role, Sector
+from dashboards.todo import todo_for
+from tests.conftest import COUNTY, VILLAGE_B, make_user
+from tests.dashboards.test_todo import (  # noqa: F401 - fixtures
+    TODAY,
+    VILLAGE_GROUPS,
+    criteria,
+    exit_cases,
+    monitoring,
+    objections,
+    registry_problems,
+    situations,
+)
+from tests.html import element, elements, text
+
+pytestmark = pytest.mark.django_db
+
+TODO_API = "/api/v1/dashboard/todo/"
+
+# Each person's groups with work in them, counted by hand from the fixtures of
+# test_todo.py (see each fixture's docstring); groups not listed are clear.
+EXPECTED = {
+    "alice": {
+        "step-1": 3, "step-2": 2, "situations-investigate": 1, "monitoring-screening": 2, "measures": 2,
+        "registry-no-head": 1, "registry-labour": 2, "registry-phone": 3, "registry-id": 2,
+    },
+    "bob": {
+        "step-1": 1, "step-2": 1, "situations-investigate": 1, "monitoring-screening": 1, "measures": 1,
+        "registry-no-head": 1, "registry-labour": 1, "registry-phone": 1, "registry-id": 1,
+    },
+    "tom": {"step-3": 3, "step-4": 1, "monitoring-screening": 3, "measures": 3},
+    "carol": {
+        "step-5": 1, "objections": 2, "step-6": 1, "step-7": 1, "step-8": 2, "situations-decide": 2,
+        "monitoring-assessment": 2,
+    },
+    "zed": {"step-5": 1, "objections": 1, "step-6": 2, "situations-decide": 1, "monitoring-assessment": 1},
+    "sam": {"certify": 2},
+}  # fmt: skip
+
+
+@pytest.fixture
+def world(clock, exit_cases, objections, situations, monitoring, registry_problems, criteria):  # noqa: F811
+    """Every kind of work of test_todo.py at once, on 2020-10-12."""
+    return {
+        "exit_cases": exit_cases,
+        "monitoring": monitoring,
+        "registry": registry_problems,
+        "clock": clock,
+    }
+
+
+def cards(page) -> dict[str, int]:
+    """The group cards of 我的待办, in order: key → the number on its badge."""
+    keys = [
+        card.attrs["data-testid"].removeprefix("todo-")
+        for card in elements(page, "div", "card")
+        if card.attrs.get("data-testid", "").startswith("todo-")
+    ]
+    badges = [int(badge.text) for badge in elements(page, "span", data_testid="todo-count")]
+    assert len(keys) == len(badges)
+    return dict(zip(keys, badges, strict=True))
+
+
+def card(page, key):
+    return element(page, "div", "card", data_testid=f"todo-{key}")
+
+
+def home(client, user):
+    client.force_login(user)
+    page = client.get(reverse("home"))
+    assert page.status_code == 200
+    return page
+
+
+# --- the home page ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["alice", "bob", "tom", "carol", "zed", "sam"])
+def test_each_person_s_home_shows_her_groups_with_their_counts(client, request, world, who):
+    page = home(client, request.getfixturevalue(who))
+    assert cards(page) == EXPECTED[who]
+    assert element(page, "section", data_testid="todo")
+
+
+def test_a_group_with_nothing_left_is_listed_as_done(client, world, zed):
+    page = home(client, zed)
+    clear = element(page, "p", data_testid="todo-clear").text
+    assert clear == "已办结：待办理第7步：资料备案、待办理第8步：系统标注"
+
+
+def test_a_home_page_shows_nothing_from_another_village(client, world, alice):
+    page = home(client, alice)
+    links = [href for e in elements(page, "section", data_testid="todo") for href in e.hrefs]
+    village_b = [c for cases in world["exit_cases"][VILLAGE_B].values() for c in cases]
+    assert not {reverse("exits:detail", args=[c.pk]) for c in village_b} & set(links)
+    section = element(page, "section", data_testid="todo").text
+    assert not [c.household.number for c in village_b if c.household.number in section]
+    # Her own step-1 cases are there, with their detail pages.
+    assert {reverse("exits:detail", args=[c.pk]) for c in world["exit_cases"]["610902101201"][1]} <= set(links)
+
+
+def test_a_group_says_how_long_is_left_and_a_late_one_how_late(client, world, alice, tom):
+    assert "时限 2020-10-20 · 还剩 8 天" in card(home(client, alice), "step-1").text
+    # Tom's monitoring: the earliest response deadline passed a week ago, for one of three.
+    assert "时限 2020-10-05 · 已过 7 天（1 项逾期）" in card(home(client, tom), "monitoring-screening").text
+
+    world["clock"].shift(13)  # 10-25
+    step_1 = card(home(client, alice), "step-1").text
+    assert "时限 2020-10-20 · 已过 5 天" in step_1
+    assert "项逾期" not in step_1  # all three are late: the count says it
+
+
+def test_a_village_with_nothing_to_do_says_so(client, clock, campaign, alice):
+    page = home(client, alice)
+    assert element(page, "div", data_testid="todo-empty").text == "暂无待办事项。"
+    assert cards(page) == {}
+    clear = element(page, "p", data_testid="todo-clear").text
+    assert clear.startswith("已办结：")
+    groups = todo_for(user=alice, campaign=campaign, today=TODAY)
+    assert [g.key for g in groups] == VILLAGE_GROUPS
+    assert all(str(g.title) in clear for g in groups)
+
+
+@pytest.mark.parametrize("who", ["sue", "root"])
+def test_the_supervisor_and_the_administrator_have_no_todo_section(client, request, world, who):
+    page = home(client, request.getfixturevalue(who))
+    assert elements(page, "section", data_testid="todo") == []
+    assert "我的待办" not in text(page)
+
+
+def test_a_sector_without_a_criterion_has_no_todo_section(client, world):
+    police = make_user("pat", Role.SECTOR, COUNTY, sector=Sector.PUBLIC_SECURITY)
+    assert elements(home(client, police), "section", data_testid="todo") == []
+
+
+def test_a_registry_problem_opens_the_edit_page_at_the_member(client, world, alice):
+    page = home(client, alice)
+    registry = world["registry"]
+    for key, members in (("registry-labour", registry["idle"]), ("registry-id", registry["bad_ids"])):
+        links = card(page, key).hrefs
+        for member in members:
+            link = reverse("households:edit", args=[member.household_id]) + f"#member-{member.pk}"
+            assert link in links
+            edit = client.get(link.split("#")[0])
+            assert edit.status_code == 200
+            assert element(edit, "fieldset", id=f"member-{member.pk}")
+    headless = registry["headless"]
+    assert reverse("households:edit", args=[headless.pk]) in card(page, "registry-no-head").hrefs
+    assert client.get(reverse("households:edit", args=[headless.pk])).status_code == 200
+
+
+# --- the API ----------------------------------------------------------------------------------
+
+
+def summary(groups) -> list[tuple]:
+    return [
+        (g["key"], g["count"], g["late"], g["deadline"], g["days_left"], [r["url"] for r in g["rows"]])
+        for g in groups
+    ]
+
+
+@pytest.mark.parametrize("who", ["alice", "tom", "carol", "sam"])
+def test_the_api_gives_the_same_groups_as_the_home_page(client, request, world, campaign, who):
+    user = request.getfixturevalue(who)
+    client.force_login(user)
+    response = client.get(TODO_API)
+    assert response.status_code == 200
+    data = response.json()
+    assert data["campaign"] == campaign.pk
+    expected = [
+        (g.key, g.count, g.late, g.deadline and g.deadline.isoformat(), g.days_left, [r.url for r in g.rows])
+        for g in todo_for(user=user, campaign=campaign, today=TODAY)
+    ]
+    assert summary(data["groups"]) == expected
+    assert {g["key"]: g["count"] for g in data["groups"] if g["count"]} == EXPECTED[who]
+
+
+def test_the_api_says_which_are_late(client, world, tom):
+    client.force_login(tom)
+    screening = next(g for g in client.get(TODO_API).json()["groups"] if g["key"] == "monitoring-screening")
+    assert (screening["count"], screening["late"], screening["deadline"], screening["days_left"]) == (
+        3, 1, "2020-10-05", -7,
+    )  # fmt: skip
+    assert [row["due"] for row in screening["rows"]] == ["2020-10-05", "2020-10-15", "2020-10-20"]
+
+
+def test_the_api_needs_a_login(client, world):
+    response = client.get(TODO_API)
+    assert response.status_code in (401, 403)
+    assert "groups" not in response.json()
+
+
+def test_the_api_gives_the_supervisor_no_groups(client, world, sue):
+    client.force_login(sue)
+    assert client.get(TODO_API).json()["groups"] == []
