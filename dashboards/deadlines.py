@@ -38,6 +38,10 @@ class LevelProgress:
     def days_overdue(self) -> int:
         return -self.days_left
 
+    @property
+    def label(self) -> str:
+        return str(Level(self.level).label)
+
 
 @dataclass
 class RegionProgress:

@@ -624,3 +624,37 @@ def test_the_supervisor_watches_the_numbers_move(story, live_server, page, log_i
     expect(page.locator("#risk-chart canvas")).to_have_count(1)
     screenshot(page, "dashboard-monitoring")
     assert {c.stage for c in MonitoringCase.objects.all()} == {Stage.SCREENING, Stage.ASSESSMENT, Stage.ASSISTANCE}
+
+
+# --- defects found on the way (xfail until fixed) --------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: households/views.py:76-78 builds the housing and water forms of the household page without "
+    "a prefix or auto_id, so both render <textarea id='id_notes'>; the water form's 备注 label points at the "
+    "housing textarea and the water 备注 has no label at all",
+)
+def test_the_cadre_can_find_the_water_assessment_s_notes_by_its_label(story, live_server, page, log_in):
+    switch_user(page, log_in, "alice")
+    page.goto(f"/households/{story.cases['a-step1'].household_id}/")
+    housing = open_details(page, "添加住房鉴定", "/housing/")
+    expect(housing.get_by_label("备注")).to_have_count(1)
+    water = open_details(page, "添加饮水评估", "/water/")
+    expect(water.get_by_label("备注")).to_have_count(1, timeout=1_000)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: templates/exits/case_detail.html (村级评定 of each criterion) renders the same "
+    "{{ assess_form.assessment }} five times: five <select id='id_assessment'> without a label",
+)
+def test_each_criterion_s_village_assessment_has_its_own_labelled_choice(story, live_server, page, log_in):
+    switch_user(page, log_in, "alice")
+    page.goto(f"/exits/{story.cases['a-step1'].pk}/")
+    ids = page.locator("select[name=assessment]").evaluate_all("selects => selects.map(s => s.id)")
+    assert len(set(ids)) == len(ids) == 5, f"ids of the five 村级评定 choices: {ids}"
+    for criterion in ("income", "housing", "education", "medical", "water"):
+        item = page.locator(f"[data-criterion='{criterion}']")
+        item.locator("summary").click()
+        expect(item.get_by_label("村级评定")).to_be_visible(timeout=1_000)
