@@ -219,7 +219,7 @@ def overdue_cases(
     from accounts.models import User
     from exits.models import Step
     from exits.selectors import overdue_q
-    from notifications.services import LEVEL_ROLE, responsible_region
+    from notifications.services import responsible
 
     today = today or timezone.localdate()
     late = (
@@ -236,9 +236,7 @@ def overdue_cases(
     )
     wanted = set()
     for _pk, _number, _name, village, step in rows:
-        level = campaign.level_of(step)
-        role_level = "county" if level == Level.MARKING else level
-        wanted.add((LEVEL_ROLE[role_level], responsible_region(village, level)))
+        wanted.add(responsible(village, campaign.level_of(step)))
     people: dict[tuple[str, str], list[str]] = defaultdict(list)
     if wanted:
         accounts = User.objects.filter(
@@ -249,7 +247,6 @@ def overdue_cases(
     result = []
     for pk, number, name, village, step in rows:
         level = campaign.level_of(step)
-        role_level = "county" if level == Level.MARKING else level
         deadline = campaign.deadline_for(step)
         result.append(
             OverdueCase(
@@ -261,7 +258,7 @@ def overdue_cases(
                 level=level,
                 deadline=deadline,
                 days_overdue=(today - deadline).days,
-                responsible=people.get((LEVEL_ROLE[role_level], responsible_region(village, level)), []),
+                responsible=people.get(responsible(village, level), []),
             )
         )
     return count, result

@@ -44,8 +44,14 @@ class AlertSpec:
 
 def responsible_region(region_code: str, level: str) -> str:
     """The code of the region whose accounts answer for ``level`` at ``region_code``."""
-    length = LEVEL_PREFIX["county" if level == "marking" else level]
-    return region_code[:length].ljust(12, "0")
+    return responsible(region_code, level)[1]
+
+
+def responsible(region_code: str, level: str) -> tuple[str, str]:
+    """(role, region code) of the accounts that answer for ``level`` at ``region_code``.
+    The system marking is the county operator's work (DOMAIN.md §4)."""
+    level = "county" if level == "marking" else level
+    return LEVEL_ROLE[level], region_code[: LEVEL_PREFIX[level]].ljust(12, "0")
 
 
 @transaction.atomic
@@ -98,14 +104,13 @@ def _deliver(alerts: list[Alert]) -> None:
     """One inbox entry per alert for each active account responsible at its level."""
     if not alerts:
         return
-    roles = {LEVEL_ROLE["county" if a.level == "marking" else a.level] for a in alerts}
+    roles = {responsible(a.region_id, a.level)[0] for a in alerts}
     accounts: dict[tuple[str, str], list[int]] = defaultdict(list)
     for pk, role, region in User.objects.filter(is_active=True, role__in=roles).values_list("pk", "role", "region_id"):
         accounts[(role, region)].append(pk)
     notifications = []
     for alert in alerts:
-        level = "county" if alert.level == "marking" else alert.level
-        for user_id in accounts.get((LEVEL_ROLE[level], responsible_region(alert.region_id, level)), []):
+        for user_id in accounts.get(responsible(alert.region_id, alert.level), []):
             notifications.append(Notification(user_id=user_id, alert_id=alert.pk))
     Notification.objects.bulk_create(notifications, batch_size=batch_size(), ignore_conflicts=True)
 

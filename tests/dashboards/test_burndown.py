@@ -161,7 +161,9 @@ def burndown_for(user, code):
     campaign = current_campaign()
     region = Region.objects.get(code=code)
     total, _rows = deadline_progress(user=user, campaign=campaign, region=region)
-    return total, {b.level: b for b in deadline_burndown(user=user, campaign=campaign, region=region, total=total.total)}
+    return total, {
+        b.level: b for b in deadline_burndown(user=user, campaign=campaign, region=region, total=total.total)
+    }
 
 
 def test_each_level_burns_down_on_the_days_its_last_step_was_done(carol, worked):
@@ -362,7 +364,9 @@ EXPECTED_COUNTY = [
 
 
 def chart_data(response) -> dict:
-    return json.loads(response.content.decode().split('id="chart-data" type="application/json">')[1].split("</script>")[0])
+    return json.loads(
+        response.content.decode().split('id="chart-data" type="application/json">')[1].split("</script>")[0]
+    )
 
 
 def test_the_page_draws_one_burndown_per_level(client, carol, worked):
@@ -372,7 +376,9 @@ def test_the_page_draws_one_burndown_per_level(client, carol, worked):
 
     box = element(response, "div", data_testid="burndown")
     assert "各层级燃尽图" in box.text
-    charts = [el.attrs["aria-label"] for el in elements(response, "div", role="img") if el.attrs["id"].startswith("burndown-")]
+    charts = [
+        el.attrs["aria-label"] for el in elements(response, "div", role="img") if el.attrs["id"].startswith("burndown-")
+    ]
     assert charts == ["村级燃尽图", "镇级燃尽图", "县级燃尽图", "系统标注燃尽图"]
     assert chart_data(response)["burndown"] == EXPECTED_COUNTY
 

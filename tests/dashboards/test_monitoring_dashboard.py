@@ -4,25 +4,27 @@ a village; each person's own region only; a fixed number of queries.
 
 The fifteen cases of ``monitored`` (today is 2020-10-12; "late" = a date before today):
 
-==  =======================  ==========  =========  ==========  ===========================  ========  ==================
-#   village                  stage       category   channel     risk types                   response  measures
-==  =======================  ==========  =========  ==========  ===========================  ========  ==================
-1   A   (银滩镇)             screening   unstable   self        illness                      late
-2   A                        screening   marginal   assessment  other                        later
-3   A                        assessment  unstable   sector      business_failure, illness    late
-4   A                        assistance  unstable   system      disability                   late      late · late done · later
-5   A                        assistance  marginal   self        unstable_work, other         later     late · late
-6   A                        closed      unstable   self        illness                      late      late (case closed)
-7   A                        dismissed   other      assessment  water                        late      late (case dismissed)
-8   A2  (银滩镇)             assessment  marginal   self        housing                      today
-9   A2                       assistance  marginal   sector      lack_labour, schooling       late      due today · late
-10  A2                       closed      marginal   system      schooling                    late
-11  B   (another town)       screening   unstable   system      epidemic                     late
-12  B                        closed      other      self        accident, disaster           late
-13  B2  (B's town)           assistance  unstable   assessment  other                        later     late
-14  汉阴县                   screening   unstable   self        illness, other               late
-15  汉阴县                   assistance  marginal   self        illness                      later     late
-==  =======================  ==========  =========  ==========  ===========================  ========  ==================
+==  ==========  ==========  ========  ==========  =========================  ========  =====================
+#   village     stage       category  channel     risk types                 response  measures
+==  ==========  ==========  ========  ==========  =========================  ========  =====================
+1   A (银滩镇)  screening   unstable  self        illness                    late
+2   A           screening   marginal  assessment  other                      later
+3   A           assessment  unstable  sector      business_failure, illness  late
+4   A           assistance  unstable  system      disability                 late      late, late done, later
+5   A           assistance  marginal  self        unstable_work, other       later     late, late
+6   A           closed      unstable  self        illness                    late      late (case closed)
+7   A           dismissed   other     assessment  water                      late      late (case dismissed)
+8   A2 (银滩镇) assessment  marginal  self        housing                    today
+9   A2          assistance  marginal  sector      lack_labour, schooling     late      due today, late
+10  A2          closed      marginal  system      schooling                  late
+11  B (other    screening   unstable  system      epidemic                   late
+    town)
+12  B           closed      other     self        accident, disaster         late
+13  B2 (B's     assistance  unstable  assessment  other                      later     late
+    town)
+14  汉阴县      screening   unstable  self        illness, other             late
+15  汉阴县      assistance  marginal  self        illness                    later     late
+==  ==========  ==========  ========  ==========  =========================  ========  =====================
 
 A response is overdue only while the county has not answered (screening, assessment)
 and its deadline is before today: #1, #3 in village A, #11 in B, #14 in 汉阴县. A
@@ -98,7 +100,12 @@ def place(village, stage, category, channel, risk_types, response_due, measures=
     )
     for due_on, done_on in measures:
         Measure.objects.create(
-            case=case, type="employment", content="推荐就近务工", responsible_person="张三", due_on=due_on, done_on=done_on
+            case=case,
+            type="employment",
+            content="推荐就近务工",
+            responsible_person="张三",
+            due_on=due_on,
+            done_on=done_on,
         )
     return case
 
@@ -280,7 +287,9 @@ def test_a_village_cadre_sees_only_the_village(alice, monitored):
 def test_the_numbers_follow_the_day_they_are_counted_on(carol, monitored):
     # On the 13th, case #8's response (due the 12th) and case #9's measure (due the 12th)
     # are late too.
-    total, _rows, _breakdown = monitoring_progress(user=carol, region=region(TOWN_A), today=TODAY + datetime.timedelta(days=1))
+    total, _rows, _breakdown = monitoring_progress(
+        user=carol, region=region(TOWN_A), today=TODAY + datetime.timedelta(days=1)
+    )
     assert (total.response_overdue, total.measures_overdue) == (3, 5)
     # On the 1st, nothing was late yet.
     total, _rows, _breakdown = monitoring_progress(user=carol, region=region(TOWN_A), today=LATE)

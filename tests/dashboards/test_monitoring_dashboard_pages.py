@@ -117,10 +117,23 @@ def test_the_breakdown_shows_the_county_s_cases_by_category_channel_and_risk(cli
         "因缺劳动力 1 因安全住房 1 因安全饮水 1 因疫情 1 其他 3"
     )
     assert f"/monitoring/?region={COUNTY}&risk_type=business_failure" in risks.hrefs
+    # In village A's town nobody is at risk from an epidemic, an accident or a disaster.
+    town_risks = element(page(client, TOWN_A), "ul", data_testid="breakdown-risk_type").text
+    assert town_risks == (
+        "因病 3 因残 1 因学 2 因产业项目失败 1 因务工就业不稳 1 因缺劳动力 1 因安全住房 1 因安全饮水 1 其他 2"
+    )
 
-    chart = json.loads(response.content.decode().split('id="monitoring-data" type="application/json">')[1].split("</script>")[0])
+    chart = json.loads(
+        response.content.decode().split('id="monitoring-data" type="application/json">')[1].split("</script>")[0]
+    )
     assert chart["regions"] == ["黄湖街道", "松河街道", "银滩镇", Region.objects.get(code=TOWN_B).name]
-    assert [s["values"] for s in chart["stages"]] == [[0, 0, 2, 1], [0, 0, 2, 0], [0, 0, 3, 1], [0, 0, 2, 1], [0, 0, 1, 0]]
+    assert [s["values"] for s in chart["stages"]] == [
+        [0, 0, 2, 1],
+        [0, 0, 2, 0],
+        [0, 0, 3, 1],
+        [0, 0, 2, 1],
+        [0, 0, 1, 0],
+    ]
     assert {item["name"]: item["value"] for item in chart["breakdown"]["risk_type"]}["其他"] == 3
 
 
@@ -190,7 +203,8 @@ def test_the_export_holds_the_table_s_rows(client, carol, monitored, where):  # 
     client.force_login(carol)
     sheet = export(client, where)
     assert sheet[0] == [
-        "区划", "监测对象", "全面排查", "综合研判", "精准帮扶", "动态销号", "研判排除", "响应逾期", "帮扶措施逾期", "销号率（%）",
+        "区划", "监测对象", "全面排查", "综合研判", "精准帮扶", "动态销号", "研判排除",
+        "响应逾期", "帮扶措施逾期", "销号率（%）",
     ]  # fmt: skip
     assert [as_on_screen(row) for row in sheet[1:]] == table_rows(page(client, where))
 
