@@ -25,6 +25,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from core.errors import RefusalsMixin
 from core.permissions import RoleWritePermission
 from exits import selectors, services
 from exits.models import (
@@ -199,17 +200,8 @@ class AssessSerializer(serializers.Serializer):
     home_taught = serializers.ListField(child=serializers.IntegerField(), required=False)
 
 
-def _refusal(error: services.ExitError) -> Response:
-    return Response(
-        {"detail": "；".join(error.all_messages), "reasons": error.messages, "fields": error.fields},
-        status=status.HTTP_400_BAD_REQUEST,
-    )
-
-
-class ExitErrorsMixin:
+class ExitErrorsMixin(RefusalsMixin):
     def handle_exception(self, exc):
-        if isinstance(exc, services.ExitError):
-            return _refusal(exc)
         if isinstance(exc, services.ExitConflict):
             return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
         return super().handle_exception(exc)

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Role, User
+from core.errors import Refusal
 from exits.criteria import load_registry_data, measure
 from exits.models import (
     CRITERION_SECTOR,
@@ -68,17 +69,8 @@ ATTACHMENT_TYPES = {  # extension → (content type, leading bytes)
 REVIEWING_ROLES = frozenset({Role.TOWN_OFFICIAL, Role.COUNTY_OFFICIAL})
 
 
-class ExitError(Exception):
-    """The action is refused; ``messages`` say why, field by field where there is one."""
-
-    def __init__(self, messages: str | list[str], *, fields: dict[str, list[str]] | None = None):
-        self.messages = [messages] if isinstance(messages, str) else list(messages)
-        self.fields = fields or {}
-        super().__init__("；".join(self.all_messages))
-
-    @property
-    def all_messages(self) -> list[str]:
-        return self.messages + [m for msgs in self.fields.values() for m in msgs]
+class ExitError(Refusal):
+    """An exit step or record is refused; ``messages`` say why, field by field where there is one."""
 
 
 class ExitConflict(Exception):

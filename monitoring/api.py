@@ -20,6 +20,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from core.errors import RefusalsMixin
 from core.permissions import RoleWritePermission
 from households.models import Household
 from monitoring import selectors, services
@@ -127,7 +128,7 @@ class CloseSerializer(serializers.Serializer):
     create=extend_schema(summary="登记风险户（自我申报或镇村研判）", request=ReportSerializer,
                          responses={201: MonitoringCaseDetailSerializer, 400: REFUSAL}),
 )  # fmt: skip
-class MonitoringCaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class MonitoringCaseViewSet(RefusalsMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsAuthenticated, RoleWritePermission]
     filterset_class = selectors.MonitoringCaseFilter
 
@@ -141,14 +142,6 @@ class MonitoringCaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewS
 
     def get_serializer_class(self):
         return MonitoringCaseSerializer if self.action == "list" else MonitoringCaseDetailSerializer
-
-    def handle_exception(self, exc):
-        if isinstance(exc, services.MonitoringError):
-            return Response(
-                {"detail": "；".join(exc.all_messages), "reasons": exc.messages, "fields": exc.fields},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        return super().handle_exception(exc)
 
     def _detail(self, case, code=status.HTTP_200_OK):
         fresh = self.get_queryset().get(pk=case.pk)

@@ -19,6 +19,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from accounts.models import Role, User
 from core.bulk import batch_size, in_chunks
+from core.errors import Refusal
 from households.models import ExitStatus, Household
 from monitoring.models import (
     DEVELOPMENT_MEASURES,
@@ -40,15 +41,8 @@ from regions.scoping import code_visible_to
 WORKING_AGE = (16, 59)
 
 
-class MonitoringError(Exception):
-    def __init__(self, messages: str | list[str], *, fields: dict[str, list[str]] | None = None):
-        self.messages = [messages] if isinstance(messages, str) else list(messages)
-        self.fields = fields or {}
-        super().__init__("；".join(self.all_messages))
-
-    @property
-    def all_messages(self) -> list[str]:
-        return self.messages + [m for msgs in self.fields.values() for m in msgs]
+class MonitoringError(Refusal):
+    """A monitoring action is refused; ``messages`` say why, field by field where there is one."""
 
 
 def _category_for(household: Household) -> str:
