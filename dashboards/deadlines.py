@@ -52,10 +52,15 @@ class RegionProgress:
 
 
 def _last_step_of(campaign: Campaign) -> dict[str, int]:
-    """The last step each level carries (a level is done once a case is past it)."""
+    """The last step each level carries (a level is done once a case is past it). A
+    campaign may leave a level without steps (the county doing the marking itself); that
+    level is done when the level before it is."""
     last: dict[str, int] = {}
     for step in range(1, STEP_COUNT + 1):
         last[campaign.level_of(step)] = step
+    previous = 0
+    for level in LEVELS:
+        previous = last.setdefault(level, previous)
     return last
 
 
@@ -175,9 +180,13 @@ def deadline_burndown(
         by_step[row["step"]].append((row["day"], row["n"]))
     days = [day for series in by_step.values() for day, _n in series]
     first_deadline = campaign.deadline_for_level(LEVELS[0])
-    # The campaign's first day of work: its first completion, or a month before the
-    # village deadline while nothing is done yet.
-    start = min(days) if days else min(today, first_deadline - datetime.timedelta(days=30))
+    # The first day of work: the region's first completion, or — while nothing is done,
+    # or when the region only started after the first deadline — a month before that
+    # deadline, so every deadline line runs forward in time.
+    if days and min(days) < first_deadline:
+        start = min(days)
+    else:
+        start = min(today, first_deadline - datetime.timedelta(days=30))
     end = max([campaign.deadline_for_level(LEVELS[-1]), *days])
     shown_until = max(start, min(today, end))
     result = []

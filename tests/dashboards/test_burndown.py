@@ -237,11 +237,6 @@ def test_before_anything_is_done_the_lines_start_a_month_before_the_village_dead
         assert dated(b.ideal) == [("09-20", 2), (b.deadline.strftime("%m-%d"), 0)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a region whose first completion comes after a level's deadline gets that level's ideal line "
-    "drawn backwards in time (from the first completion back to the deadline)",
-)
 def test_a_village_that_started_late_is_not_shown_an_ideal_line_running_backwards(clock, flows, carol):
     a = flows[VILLAGE_A]
     cases = [a.enrol(ready_household(VILLAGE_A)) for _ in range(2)]
@@ -259,12 +254,6 @@ def test_a_village_that_started_late_is_not_shown_an_ideal_line_running_backward
     assert first_day <= deadline and everyone == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="BUG: a campaign whose step-to-level mapping leaves a level without a step (system marking done by "
-    "the county) crashes the deadline dashboard and its burn-down with KeyError",
-)
 def test_a_campaign_whose_county_does_the_marking_still_shows_its_burndown(client, clock, campaign, flows, carol):
     from exits.admin import CampaignForm
 

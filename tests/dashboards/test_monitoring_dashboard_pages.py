@@ -186,8 +186,11 @@ def test_nobody_signed_out_sees_the_numbers(client, monitored):  # noqa: F811
 
 
 def export(client, region) -> list[list]:
-    response = client.get(f"/dashboard/monitoring/export.xlsx?region={region}")
+    """The rows of the workbook behind the page's "导出本表" button."""
+    button = element(page(client, region), "a", data_testid="export-monitoring")
+    response = client.get(button.hrefs[0])
     assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml")
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     return [list(row) for row in sheet.iter_rows(values_only=True)]
 
