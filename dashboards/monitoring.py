@@ -2,7 +2,7 @@
 region's monitoring cases by stage, responses overdue, measures overdue and the closure
 rate; and the region's cases by category, discovery channel and risk type.
 
-Three aggregate queries whatever the number of cases: the cases counted by child
+Four queries whatever the number of cases: the child regions, the cases counted by child
 region with one conditional count per stage, the open measures past due by child
 region, and the region's breakdown with one conditional count per category, channel
 and risk type.
