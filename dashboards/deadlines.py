@@ -89,6 +89,9 @@ def deadline_progress(
         .annotate(child=Substr("village_id", 1, width))
         .values("child", "current_step")
         .annotate(n=Count("pk"))
+        # No default ordering: ExitCase's (by household number) would keep a join to
+        # every household in the GROUP BY query even though Django drops the ORDER BY.
+        .order_by()
     )
     by_child: dict[str, dict[int, int]] = defaultdict(dict)
     for row in cases:
@@ -100,6 +103,7 @@ def deadline_progress(
         .annotate(child=Substr("region_id", 1, width))
         .values("child", "level")
         .annotate(n=Count("pk"))
+        .order_by()
     )
     at_risk = {(row["child"], row["level"]): row["n"] for row in risky}
     last = _last_step_of(campaign)

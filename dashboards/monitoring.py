@@ -74,6 +74,7 @@ def monitoring_progress(
             response_overdue=Count("pk", filter=late),
             **{f"stage_{stage}": Count("pk", filter=Q(stage=stage)) for stage in STAGES},
         )
+        .order_by()  # no default ordering in the GROUP BY (and no join it would bring)
     )
     by_child = {row["child"]: row for row in per_child}
     measures = (
@@ -81,6 +82,7 @@ def monitoring_progress(
         .annotate(child=Substr("case__village_id", 1, width))
         .values("child")
         .annotate(n=Count("pk"))
+        .order_by()
     )
     measures_late = {row["child"]: row["n"] for row in measures}
 
