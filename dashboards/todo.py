@@ -34,9 +34,11 @@ from exits.models import (
     ExitCase,
     Objection,
     ObjectionStatus,
+    SituationKind,
     SpecialSituation,
     Step,
 )
+from exits.selectors import situations_to_investigate
 from households.idnumbers import MOBILE_RE, parse_id_number
 from households.models import Household, LabourSkill, Member, Relationship
 from monitoring.models import OPEN_STAGES, Measure, MonitoringCase, Stage
@@ -165,11 +167,35 @@ def objection_group(*, user: User, campaign: Campaign, today: datetime.date) -> 
 
 
 def situation_group(*, user: User, campaign: Campaign, investigated: bool, today: datetime.date) -> TodoGroup:
-    """Special situations (失联, 刑满释放): the village investigates, the county decides."""
+    """Special situations (失联, 刑满释放): the village investigates each flagged household
+    (the same list as the 特殊情况 page), the county decides once it is investigated."""
+    url = reverse("exits:situations")
+    if not investigated:
+        waiting = situations_to_investigate(user=user, campaign=campaign)
+        count, rows = 0, []
+        for kind, households in waiting.items():  # two kinds: four queries, whatever the numbers
+            count += households.count()
+            rows += [
+                TodoRow(label=f"{h.number} · {SituationKind(kind).label}", detail=h.village.name, url=url)
+                for h in households[:ROWS]
+            ]
+        rows = rows[:ROWS]
+        deadline = campaign.village_deadline
+        days_left = _days(deadline, today)
+        return TodoGroup(
+            key="situations-investigate",
+            title=_("特殊情况待调查核实"),
+            count=count,
+            url=url,
+            deadline=deadline,
+            days_left=days_left,
+            rows=rows,
+            late=count if days_left < 0 else 0,
+        )
     situations = (
         SpecialSituation.objects.visible_to(user)
         .filter(campaign=campaign, decision="")
-        .filter(~Q(investigation="") if investigated else Q(investigation=""))
+        .exclude(investigation="")
         .select_related("household", "village")
         .order_by("village_id", "household__number")
     )
@@ -178,15 +204,17 @@ def situation_group(*, user: User, campaign: Campaign, investigated: bool, today
         return TodoRow(
             label=f"{situation.household.number} · {situation.get_kind_display()}",
             detail=situation.village.name,
-            url=reverse("exits:situations"),
+            url=url,
         )
 
-    if investigated:
-        key, title = "situations-decide", _("特殊情况待县级决定")
-    else:
-        key, title = "situations-investigate", _("特殊情况待调查核实")
     return _group(
-        key, title, situations, reverse("exits:situations"), row, deadline=campaign.village_deadline, today=today
+        "situations-decide",
+        _("特殊情况待县级决定"),
+        situations,
+        url,
+        row,
+        deadline=campaign.county_deadline,
+        today=today,
     )
 
 

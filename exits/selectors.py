@@ -21,10 +21,11 @@ from exits.models import (
     ExitCase,
     Objection,
     ObjectionStatus,
+    SituationKind,
     SpecialSituation,
     Step,
 )
-from households.models import Member, Relationship
+from households.models import ExitStatus, Household, Member, Relationship
 from households.selectors import RegionChoiceFilter, search_households
 
 
@@ -144,6 +145,24 @@ def case_timeline(case: ExitCase) -> list[dict]:
             }
         )
     return timeline
+
+
+def situations_to_investigate(*, user: User, campaign: Campaign | None) -> dict[str, QuerySet[Household]]:
+    """For each special situation (失联, 刑满释放): the households flagged with it, not
+    exited, whose investigation for ``campaign`` the village has not recorded yet
+    (DOMAIN.md §3). The 特殊情况 page and the cadre's 我的待办 both read this."""
+    flagged = Household.objects.visible_to(user).exclude(exit_status=ExitStatus.EXITED)
+    result = {}
+    for kind, flag in (
+        (SituationKind.LOST_CONTACT, "lost_contact"),
+        (SituationKind.RELEASED_PRISONER, "released_prisoner"),
+    ):
+        recorded = SpecialSituation.objects.filter(household_id=OuterRef("pk"), campaign=campaign, kind=kind).exclude(
+            investigation=""
+        )
+        households = flagged.filter(**{flag: True}).filter(~Exists(recorded)) if campaign else flagged.none()
+        result[kind] = households.select_related("village").order_by("village_id", "number")
+    return result
 
 
 def open_situations(*, user: User) -> QuerySet[SpecialSituation]:

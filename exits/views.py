@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -40,7 +40,6 @@ from exits.models import (
     ExitCase,
     Objection,
     ObjectionStatus,
-    SituationKind,
     SpecialSituation,
     Step,
 )
@@ -493,18 +492,12 @@ def situation_list(request):
     situations = SpecialSituation.objects.visible_to(request.user).select_related(
         "household", "village", "investigated_by", "decided_by", "campaign"
     )
-    flagged = Household.objects.visible_to(request.user).filter(
-        Q(lost_contact=True) | Q(released_prisoner=True), ~Q(exit_status=ExitStatus.EXITED)
-    )
-    known = {(s.household_id, s.kind) for s in situations if campaign and s.campaign_id == campaign.pk}
-    missing = []
-    for household in flagged.select_related("village"):
-        for kind, flag in (
-            (SituationKind.LOST_CONTACT, household.lost_contact),
-            (SituationKind.RELEASED_PRISONER, household.released_prisoner),
-        ):
-            if flag and (household.pk, kind) not in known:
-                missing.append({"household": household, "kind": kind})
+    missing = [
+        {"household": household, "kind": kind}
+        for kind, households in selectors.situations_to_investigate(user=request.user, campaign=campaign).items()
+        for household in households
+    ]
+    missing.sort(key=lambda row: (row["household"].village_id, row["household"].number))
     return render(
         request,
         "exits/situations.html",

@@ -8,10 +8,11 @@ from django.urls import reverse
 
 from accounts.models import Role, Sector
 from dashboards.todo import todo_for
-from tests.conftest import COUNTY, VILLAGE_B, make_user
+from tests.conftest import COUNTY, VILLAGE_A, VILLAGE_B, make_user
 from tests.dashboards.test_todo import (  # noqa: F401 - fixtures
     TODAY,
     VILLAGE_GROUPS,
+    case_at,
     criteria,
     exit_cases,
     monitoring,
@@ -104,7 +105,7 @@ def test_a_home_page_shows_nothing_from_another_village(client, world, alice):
     section = element(page, "section", data_testid="todo").text
     assert not [c.household.number for c in village_b if c.household.number in section]
     # Her own step-1 cases are there, with their detail pages.
-    assert {reverse("exits:detail", args=[c.pk]) for c in world["exit_cases"]["610902101201"][1]} <= set(links)
+    assert {reverse("exits:detail", args=[c.pk]) for c in world["exit_cases"][VILLAGE_A][1]} <= set(links)
 
 
 def test_a_group_says_how_long_is_left_and_a_late_one_how_late(client, world, alice, tom):
@@ -116,6 +117,17 @@ def test_a_group_says_how_long_is_left_and_a_late_one_how_late(client, world, al
     step_1 = card(home(client, alice), "step-1").text
     assert "时限 2020-10-20 · 已过 5 天" in step_1
     assert "项逾期" not in step_1  # all three are late: the count says it
+
+
+def test_a_long_group_shows_five_rows_its_full_count_and_a_link_to_all(client, world, campaign, alice):
+    for _ in range(4):
+        case_at(campaign, VILLAGE_A, 1, by=alice)
+    step_1 = card(home(client, alice), "step-1")
+    assert cards(home(client, alice))["step-1"] == 7
+    listed = [href for href in step_1.hrefs if href.startswith("/exits/") and href.rstrip("/").split("/")[-1].isdigit()]
+    assert len(listed) == 5
+    assert "查看全部 7 项" in step_1.text
+    assert f"{reverse('exits:list')}?campaign={campaign.pk}&step=1" in [h.replace("&amp;", "&") for h in step_1.hrefs]
 
 
 def test_a_village_with_nothing_to_do_says_so(client, clock, campaign, alice):
@@ -162,8 +174,7 @@ def test_a_registry_problem_opens_the_edit_page_at_the_member(client, world, ali
 
 def summary(groups) -> list[tuple]:
     return [
-        (g["key"], g["count"], g["late"], g["deadline"], g["days_left"], [r["url"] for r in g["rows"]])
-        for g in groups
+        (g["key"], g["count"], g["late"], g["deadline"], g["days_left"], [r["url"] for r in g["rows"]]) for g in groups
     ]
 
 
@@ -196,6 +207,16 @@ def test_the_api_needs_a_login(client, world):
     response = client.get(TODO_API)
     assert response.status_code in (401, 403)
     assert "groups" not in response.json()
+
+
+def test_without_a_campaign_the_api_still_gives_monitoring_and_the_registry(client, clock, registry_problems, alice):  # noqa: F811
+    client.force_login(alice)
+    data = client.get(TODO_API).json()
+    assert data["campaign"] is None
+    assert {g["key"]: g["count"] for g in data["groups"]} == {
+        "monitoring-screening": 0, "measures": 0,
+        "registry-no-head": 1, "registry-labour": 2, "registry-phone": 3, "registry-id": 2,
+    }  # fmt: skip
 
 
 def test_the_api_gives_the_supervisor_no_groups(client, world, sue):
