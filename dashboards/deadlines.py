@@ -184,11 +184,11 @@ def deadline_burndown(
         by_step[row["step"]].append((row["day"], row["n"]))
     days = [day for series in by_step.values() for day, _n in series]
     first_deadline = campaign.deadline_for_level(LEVELS[0])
-    # The first day of work: the region's first completion, or — while nothing is done,
-    # or when the region only started after the first deadline — a month before that
-    # deadline, so every deadline line runs forward in time.
+    # The line starts with every case to do on the eve of the region's first completion,
+    # or — while nothing is done, or when the region only started after the first
+    # deadline — a month before that deadline, so every deadline line runs forward.
     if days and min(days) < first_deadline:
-        start = min(days)
+        start = min(days) - datetime.timedelta(days=1)
     else:
         start = min(today, first_deadline - datetime.timedelta(days=30))
     end = max([campaign.deadline_for_level(LEVELS[-1]), *days])

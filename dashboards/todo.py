@@ -5,8 +5,9 @@ work is done.
 - village cadre: cases at the village steps, special situations to investigate,
   monitoring cases to screen, open measures, and the village records that break a
   DOMAIN.md §2 rule;
-- town official: cases at the town steps, monitoring cases to screen;
-- county official: notices to run, the approval queue, open objections, special
+- town official: cases at the town steps, notices to publish, open objections,
+  monitoring cases to screen;
+- county official: notices whose minimum days have passed, the approval queue, open objections, special
   situations awaiting a decision, archive filing and system marking, monitoring cases
   awaiting the county's decision;
 - sector department: criteria waiting for its certification.
@@ -122,21 +123,40 @@ def exit_step_groups(*, user: User, campaign: Campaign, steps, today: datetime.d
     groups = []
     for step in steps:
         url = reverse("exits:list") + "?" + urlencode({"campaign": campaign.pk, "step": step})
+        waiting = cases.filter(current_step=step)
+        key, title = f"step-{step}", _("待办理第%(n)d步：%(s)s") % {"n": step, "s": Step(step).label}
         if step == Step.APPROVE:
             url = reverse("exits:approvals")
-        title = _("待办理第%(n)d步：%(s)s") % {"n": step, "s": Step(step).label}
-        groups.append(
-            _group(
-                f"step-{step}",
-                title,
-                cases.filter(current_step=step),
-                url,
-                _case_row,
-                deadline=campaign.deadline_for(step),
-                today=today,
-            )
-        )
+        if step == Step.NOTICE:
+            # What the step's level can do now: close the notices whose minimum days
+            # have passed. Notices still running wait; unpublished ones are the town's.
+            ended = today - datetime.timedelta(days=campaign.notice_min_days)
+            waiting = waiting.filter(notice_started_on__lte=ended)
+            key, title = "notice-close", _("公示期满待办结")
+        groups.append(_group(key, title, waiting, url, _case_row, deadline=campaign.deadline_for(step), today=today))
     return groups
+
+
+def notice_publish_group(*, user: User, campaign: Campaign, today: datetime.date) -> TodoGroup:
+    """Cases through the town's review whose notice (公示) is not published yet: the
+    town runs the village notice (DOMAIN.md §1, §4)."""
+    cases = (
+        ExitCase.objects.visible_to(user)
+        .filter(campaign=campaign, current_step=Step.NOTICE, notice_started_on__isnull=True)
+        .select_related("household", "village")
+        .annotate(head_name=_head_name())
+        .order_by("village_id", "household__number")
+    )
+    url = reverse("exits:list") + "?" + urlencode({"campaign": campaign.pk, "step": Step.NOTICE})
+    return _group(
+        "notice-publish",
+        _("待发布公示"),
+        cases,
+        url,
+        _case_row,
+        deadline=campaign.deadline_for(Step.NOTICE),
+        today=today,
+    )
 
 
 def objection_group(*, user: User, campaign: Campaign, today: datetime.date) -> TodoGroup:
@@ -432,8 +452,13 @@ def todo_for(*, user: User, campaign: Campaign | None, today: datetime.date | No
         groups += exit_step_groups(user=user, campaign=campaign, steps=steps, today=today)
     if campaign is not None and role == Role.VILLAGE_CADRE:
         groups.append(situation_group(user=user, campaign=campaign, investigated=False, today=today))
+    if campaign is not None and role == Role.TOWN_OFFICIAL:
+        groups.append(notice_publish_group(user=user, campaign=campaign, today=today))
+        groups.append(objection_group(user=user, campaign=campaign, today=today))
     if campaign is not None and role == Role.COUNTY_OFFICIAL:
-        groups.insert(1, objection_group(user=user, campaign=campaign, today=today))
+        # Objections hold a notice open: show them next to the notices (or first).
+        at = next((i + 1 for i, g in enumerate(groups) if g.key == "notice-close"), 0)
+        groups.insert(at, objection_group(user=user, campaign=campaign, today=today))
         groups.append(situation_group(user=user, campaign=campaign, investigated=True, today=today))
     if campaign is not None and role == Role.SECTOR and user.sector in CRITERION_SECTOR.values():
         groups.append(certification_group(user=user, campaign=campaign, today=today))

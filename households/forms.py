@@ -48,7 +48,10 @@ class BootstrapErrorsMixin:
 
 
 class ParseOnlyModelForm(BootstrapErrorsMixin, forms.ModelForm):
+    auto_id_format = "id_%s"
+
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", self.auto_id_format)
         super().__init__(*args, **kwargs)
         style_widgets(self)
 
@@ -154,6 +157,8 @@ def member_rows(formset) -> list[dict]:
 
 
 class IncomeRecordForm(ParseOnlyModelForm):
+    auto_id_format = "income_%s"  # three forms share one page: ids must differ
+
     class Meta:
         model = IncomeRecord
         fields = ["year", "population", "wage_income", "business_income", "property_income", "transfer_income",
@@ -161,6 +166,8 @@ class IncomeRecordForm(ParseOnlyModelForm):
 
 
 class HousingAppraisalForm(ParseOnlyModelForm):
+    auto_id_format = "housing_%s"  # three forms share one page: ids must differ
+
     class Meta:
         model = HousingAppraisal
         fields = ["grade", "appraised_on", "appraising_unit", "outcome", "outcome_date", "notes"]
@@ -172,6 +179,8 @@ class HousingAppraisalForm(ParseOnlyModelForm):
 
 
 class WaterAssessmentForm(ParseOnlyModelForm):
+    auto_id_format = "water_%s"  # three forms share one page: ids must differ
+
     class Meta:
         model = WaterAssessment
         fields = ["assessed_on", "quality_ok", "litres_per_person_day", "piped_to_house", "round_trip_minutes",

@@ -26,7 +26,7 @@
       tooltip: { trigger: "axis" },
       legend: { bottom: 0 },
       grid: { left: 45, right: 20, top: 35, bottom: 55 },
-      xAxis: { type: "time" },
+      xAxis: { type: "time", axisLabel: { hideOverlap: true, formatter: "{MM}-{dd}" } },
       yAxis: { type: "value", minInterval: 1 },
       series: [
         {

@@ -171,10 +171,10 @@ def test_each_level_burns_down_on_the_days_its_last_step_was_done(carol, worked)
 
     assert total.total == 6
     assert list(lines) == LEVELS
-    assert dated(lines["village"].remaining) == [("10-12", 5), ("10-13", 4), ("10-14", 2), ("10-26", 2)]
-    assert dated(lines["town"].remaining) == [("10-12", 6), ("10-15", 4), ("10-26", 4)]
-    assert dated(lines["county"].remaining) == [("10-12", 6), ("10-22", 5), ("10-26", 5)]
-    assert dated(lines["marking"].remaining) == [("10-12", 6), ("10-23", 5), ("10-26", 5)]
+    assert dated(lines["village"].remaining) == [("10-11", 6), ("10-12", 5), ("10-13", 4), ("10-14", 2), ("10-26", 2)]
+    assert dated(lines["town"].remaining) == [("10-11", 6), ("10-15", 4), ("10-26", 4)]
+    assert dated(lines["county"].remaining) == [("10-11", 6), ("10-22", 5), ("10-26", 5)]
+    assert dated(lines["marking"].remaining) == [("10-11", 6), ("10-23", 5), ("10-26", 5)]
 
 
 def test_each_line_ends_at_the_cases_not_yet_past_the_level(carol, worked):
@@ -187,43 +187,48 @@ def test_each_line_ends_at_the_cases_not_yet_past_the_level(carol, worked):
 def test_the_ideal_line_runs_from_everyone_on_the_first_day_to_none_at_the_deadline(carol, worked):
     _total, lines = burndown_for(carol, COUNTY)
     assert {level: dated(b.ideal) for level, b in lines.items()} == {
-        "village": [("10-12", 6), ("10-20", 0)],
-        "town": [("10-12", 6), ("10-31", 0)],
-        "county": [("10-12", 6), ("11-10", 0)],
-        "marking": [("10-12", 6), ("11-20", 0)],
+        "village": [("10-11", 6), ("10-20", 0)],
+        "town": [("10-11", 6), ("10-31", 0)],
+        "county": [("10-11", 6), ("11-10", 0)],
+        "marking": [("10-11", 6), ("11-20", 0)],
     }
     assert [(b.start, b.deadline, b.total) for b in lines.values()] == [
-        (d("10-12"), d("10-20"), 6),
-        (d("10-12"), d("10-31"), 6),
-        (d("10-12"), d("11-10"), 6),
-        (d("10-12"), d("11-20"), 6),
+        (d("10-11"), d("10-20"), 6),
+        (d("10-11"), d("10-31"), 6),
+        (d("10-11"), d("11-10"), 6),
+        (d("10-11"), d("11-20"), 6),
     ]
 
 
 def test_a_town_official_s_lines_count_only_the_town(tom, worked):
     total, lines = burndown_for(tom, TOWN_A)
     assert total.total == 5  # a1, a2, a3, d1, b1
-    assert dated(lines["village"].remaining) == [("10-12", 4), ("10-14", 2), ("10-26", 2)]  # not c1 on 10-13
-    assert dated(lines["town"].remaining) == [("10-12", 5), ("10-15", 4), ("10-26", 4)]  # not c1
-    assert dated(lines["marking"].remaining) == [("10-12", 5), ("10-23", 4), ("10-26", 4)]
+    assert dated(lines["village"].remaining) == [
+        ("10-11", 5),
+        ("10-12", 4),
+        ("10-14", 2),
+        ("10-26", 2),
+    ]  # not c1 on 10-13
+    assert dated(lines["town"].remaining) == [("10-11", 5), ("10-15", 4), ("10-26", 4)]  # not c1
+    assert dated(lines["marking"].remaining) == [("10-11", 5), ("10-23", 4), ("10-26", 4)]
 
 
 def test_a_village_cadre_s_lines_count_only_the_village(alice, worked):
     total, lines = burndown_for(alice, VILLAGE_A)
     assert total.total == 4  # a1, a2, a3, d1
-    assert dated(lines["village"].remaining) == [("10-12", 3), ("10-14", 2), ("10-26", 2)]  # not b1 of A2
-    assert dated(lines["town"].remaining) == [("10-12", 4), ("10-15", 3), ("10-26", 3)]
+    assert dated(lines["village"].remaining) == [("10-11", 4), ("10-12", 3), ("10-14", 2), ("10-26", 2)]  # not b1 of A2
+    assert dated(lines["town"].remaining) == [("10-11", 4), ("10-15", 3), ("10-26", 3)]
     # Asked about her town, she still gets only her village's completions (not b1's).
     total, lines = burndown_for(alice, TOWN_A)
     assert total.total == 4
-    assert dated(lines["village"].remaining) == [("10-12", 3), ("10-14", 2), ("10-26", 2)]
+    assert dated(lines["village"].remaining) == [("10-11", 4), ("10-12", 3), ("10-14", 2), ("10-26", 2)]
 
 
 def test_the_supervisor_s_lines_count_the_whole_city(sue, worked):
     total, lines = burndown_for(sue, CITY)
     assert total.total == 7  # and 汉阴县's case, its village steps done on 10-13
-    assert dated(lines["village"].remaining) == [("10-12", 6), ("10-13", 4), ("10-14", 2), ("10-26", 2)]
-    assert dated(lines["town"].remaining) == [("10-12", 7), ("10-15", 5), ("10-26", 5)]
+    assert dated(lines["village"].remaining) == [("10-11", 7), ("10-12", 6), ("10-13", 4), ("10-14", 2), ("10-26", 2)]
+    assert dated(lines["town"].remaining) == [("10-11", 7), ("10-15", 5), ("10-26", 5)]
 
 
 def test_before_anything_is_done_the_lines_start_a_month_before_the_village_deadline(flows, carol):
@@ -267,12 +272,12 @@ def test_a_campaign_whose_county_does_the_marking_still_shows_its_burndown(clien
     do(flows[VILLAGE_A], case, 1, 2)
 
     lines = deadline_burndown(user=carol, campaign=campaign, region=Region.objects.get(code=COUNTY), total=1)
-    assert dated(lines[0].remaining) == [("10-12", 0)]
+    assert dated(lines[0].remaining) == [("10-11", 1), ("10-12", 0)]
     client.force_login(carol)
     response = client.get(f"/dashboard/deadlines/?region={COUNTY}")
 
     assert response.status_code == 200
-    assert chart_data(response)["burndown"][0]["remaining"] == [["2020-10-12", 0]]
+    assert chart_data(response)["burndown"][0]["remaining"] == [["2020-10-11", 1], ["2020-10-12", 0]]
 
 
 def test_a_returned_case_is_no_longer_done_and_counts_again_when_redone(clock, flows, tom, carol):
@@ -282,20 +287,20 @@ def test_a_returned_case_is_no_longer_done_and_counts_again_when_redone(clock, f
     do(a, second, 3, 4)  # town level done on 10-12
     go_to(clock, d("10-13"))
     _total, lines = burndown_for(carol, VILLAGE_A)
-    assert dated(lines["village"].remaining) == [("10-12", 0), ("10-13", 0)]
-    assert dated(lines["town"].remaining) == [("10-12", 1), ("10-13", 1)]
+    assert dated(lines["village"].remaining) == [("10-11", 2), ("10-12", 0), ("10-13", 0)]
+    assert dated(lines["town"].remaining) == [("10-11", 2), ("10-12", 1), ("10-13", 1)]
 
     services.case_return(by=tom, case=first, to_step=Step.APPRAISE, reason="评议参会人数不足")
     services.case_return(by=carol, case=second, to_step=Step.CROSS_CHECK, reason="交叉检查表缺签字")
 
     _total, lines = burndown_for(carol, VILLAGE_A)
-    assert dated(lines["village"].remaining) == [("10-12", 1), ("10-13", 1)]  # the first is to do again
-    assert dated(lines["town"].remaining) == [("10-12", 2), ("10-13", 2)]  # the second's village work stands
+    assert dated(lines["village"].remaining) == [("10-11", 2), ("10-12", 1), ("10-13", 1)]  # the first is to do again
+    assert dated(lines["town"].remaining) == [("10-11", 2), ("10-13", 2)]  # the second's village work stands
 
     go_to(clock, d("10-14"))
     a.complete(first, 2)
     _total, lines = burndown_for(carol, VILLAGE_A)
-    assert dated(lines["village"].remaining) == [("10-12", 1), ("10-14", 0)]
+    assert dated(lines["village"].remaining) == [("10-11", 2), ("10-12", 1), ("10-14", 0)]
 
 
 def test_a_step_done_early_in_the_morning_counts_on_that_day_in_beijing_time(clock, flows, carol):
@@ -309,7 +314,7 @@ def test_a_step_done_early_in_the_morning_counts_on_that_day_in_beijing_time(clo
 
     _total, lines = burndown_for(carol, VILLAGE_A)
 
-    assert dated(lines["village"].remaining) == [("10-14", 0), ("10-15", 0)]
+    assert dated(lines["village"].remaining) == [("10-13", 1), ("10-14", 0), ("10-15", 0)]
 
 
 def test_the_burndown_is_one_query_whatever_the_number_of_cases(carol, worked):
@@ -328,26 +333,26 @@ EXPECTED_COUNTY = [
     {
         "name": "村级",
         "deadline": "2020-10-20",
-        "ideal": [["2020-10-12", 6], ["2020-10-20", 0]],
-        "remaining": [["2020-10-12", 5], ["2020-10-13", 4], ["2020-10-14", 2], ["2020-10-26", 2]],
+        "ideal": [["2020-10-11", 6], ["2020-10-20", 0]],
+        "remaining": [["2020-10-11", 6], ["2020-10-12", 5], ["2020-10-13", 4], ["2020-10-14", 2], ["2020-10-26", 2]],
     },
     {
         "name": "镇级",
         "deadline": "2020-10-31",
-        "ideal": [["2020-10-12", 6], ["2020-10-31", 0]],
-        "remaining": [["2020-10-12", 6], ["2020-10-15", 4], ["2020-10-26", 4]],
+        "ideal": [["2020-10-11", 6], ["2020-10-31", 0]],
+        "remaining": [["2020-10-11", 6], ["2020-10-15", 4], ["2020-10-26", 4]],
     },
     {
         "name": "县级",
         "deadline": "2020-11-10",
-        "ideal": [["2020-10-12", 6], ["2020-11-10", 0]],
-        "remaining": [["2020-10-12", 6], ["2020-10-22", 5], ["2020-10-26", 5]],
+        "ideal": [["2020-10-11", 6], ["2020-11-10", 0]],
+        "remaining": [["2020-10-11", 6], ["2020-10-22", 5], ["2020-10-26", 5]],
     },
     {
         "name": "系统标注",
         "deadline": "2020-11-20",
-        "ideal": [["2020-10-12", 6], ["2020-11-20", 0]],
-        "remaining": [["2020-10-12", 6], ["2020-10-23", 5], ["2020-10-26", 5]],
+        "ideal": [["2020-10-11", 6], ["2020-11-20", 0]],
+        "remaining": [["2020-10-11", 6], ["2020-10-23", 5], ["2020-10-26", 5]],
     },
 ]
 
@@ -375,14 +380,14 @@ def test_the_page_draws_one_burndown_per_level(client, carol, worked):
 def test_each_person_s_page_burns_down_their_own_region(client, tom, alice, worked):
     client.force_login(tom)
     village = chart_data(client.get("/dashboard/deadlines/"))["burndown"][0]
-    assert village["remaining"] == [["2020-10-12", 4], ["2020-10-14", 2], ["2020-10-26", 2]]
-    assert village["ideal"] == [["2020-10-12", 5], ["2020-10-20", 0]]
+    assert village["remaining"] == [["2020-10-11", 5], ["2020-10-12", 4], ["2020-10-14", 2], ["2020-10-26", 2]]
+    assert village["ideal"] == [["2020-10-11", 5], ["2020-10-20", 0]]
     assert client.get(f"/dashboard/deadlines/?region={COUNTY}").status_code == 404
     assert client.get(f"/api/v1/dashboard/deadlines/?region={COUNTY}").status_code == 404
 
     client.force_login(alice)
     village = chart_data(client.get("/dashboard/deadlines/"))["burndown"][0]
-    assert village["remaining"] == [["2020-10-12", 3], ["2020-10-14", 2], ["2020-10-26", 2]]
+    assert village["remaining"] == [["2020-10-11", 4], ["2020-10-12", 3], ["2020-10-14", 2], ["2020-10-26", 2]]
     assert client.get(f"/dashboard/deadlines/?region={VILLAGE_A2}").status_code == 404
 
 
@@ -393,7 +398,7 @@ def test_the_api_gives_the_page_s_burndown(client, carol, worked):
         {
             "level": level,
             "deadline": expected["deadline"],
-            "start": "2020-10-12",
+            "start": "2020-10-11",
             "total": 6,
             "remaining": [{"date": day, "remaining": n} for day, n in expected["remaining"]],
         }

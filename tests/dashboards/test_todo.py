@@ -1,11 +1,13 @@
 """我的待办 (issue 7) at the service level: ``todo_for`` against counts worked out by
 hand from data placed here, for every role; each person sees only their own region;
-deadlines, days left and how many are late; the registry problems a village must fix;
-and a fixed number of queries whatever the size of the region.
+deadlines, days left and how many are late; the notices the town is to publish and
+those the county may close once their minimum days have run; the registry problems a
+village must fix; and a fixed number of queries whatever the size of the region.
 
 The people are those of ``tests/conftest.py``: alice (village A), bob (village B, the
 other town), amy (village A2, alice's town), tom (town A = villages A and A2), carol
-(汉滨区 = A, A2 and B), zed (汉阴县), sam (教育, 汉滨区), sue (city supervisor), root.
+(汉滨区 = A, A2 and B), zed (汉阴县), sam (教育, 汉滨区), sue (city supervisor), root;
+and, where a test needs her, tina (town B = village B).
 """
 
 import datetime
@@ -40,6 +42,7 @@ from tests.conftest import (
     COUNTY,
     OTHER_COUNTY,
     OTHER_COUNTY_VILLAGE,
+    TOWN_B,
     VILLAGE_A,
     VILLAGE_A2,
     VILLAGE_B,
@@ -65,9 +68,9 @@ VILLAGE_GROUPS = [
     "registry-phone",
     "registry-id",
 ]
-TOWN_GROUPS = ["step-3", "step-4", "monitoring-screening", "measures"]
+TOWN_GROUPS = ["step-3", "step-4", "notice-publish", "objections", "monitoring-screening", "measures"]
 COUNTY_GROUPS = [
-    "step-5",
+    "notice-close",
     "objections",
     "step-6",
     "step-7",
@@ -113,15 +116,21 @@ def household_with_head(village, **fields):
     return household
 
 
-def case_at(campaign, village, step, *, by, household=None) -> ExitCase:
-    """A case standing at ``step``, written straight to the database."""
+# A notice that started seven days (the campaign's ``notice_min_days``) before TODAY:
+# it has run its minimum days and may close today.
+NOTICE_STARTED = D(2020, 10, 5)
+
+
+def case_at(campaign, village, step, *, by, household=None, notice=NOTICE_STARTED) -> ExitCase:
+    """A case standing at ``step``, written straight to the database; at step 5 its
+    notice started on ``notice`` (None: not published yet)."""
     return ExitCase.objects.create(
         campaign=campaign,
         household=household or ready_household(village=village),
         village_id=village,
         current_step=step,
         status=CaseStatus.EXITED if step == DONE else CaseStatus.IN_PROGRESS,
-        notice_started_on=D(2020, 10, 5) if step == Step.NOTICE else None,
+        notice_started_on=notice if step == Step.NOTICE else None,
         enrolled_by=by,
     )
 
@@ -206,6 +215,23 @@ def exit_cases(campaign, alice):
     return {
         village: {step: [case_at(campaign, village, step, by=alice) for _ in range(n)] for step, n in steps.items()}
         for village, steps in LAYOUT.items()
+    }
+
+
+@pytest.fixture
+def notices(campaign, exit_cases, alice):
+    """Step-5 cases besides ``LAYOUT``'s two (village A's and 汉阴县's, whose notices
+    started on 10-05 and may close on TODAY): one not published yet in each of villages
+    A, A2, B (the other town) and 汉阴县; and one in village A published on 10-06, which
+    has a day of its minimum seven still to run."""
+    return {
+        "a_ended": exit_cases[VILLAGE_A][Step.NOTICE][0],
+        "other_ended": exit_cases[OTHER_COUNTY_VILLAGE][Step.NOTICE][0],
+        "a_unpublished": case_at(campaign, VILLAGE_A, Step.NOTICE, by=alice, notice=None),
+        "a2_unpublished": case_at(campaign, VILLAGE_A2, Step.NOTICE, by=alice, notice=None),
+        "b_unpublished": case_at(campaign, VILLAGE_B, Step.NOTICE, by=alice, notice=None),
+        "other_unpublished": case_at(campaign, OTHER_COUNTY_VILLAGE, Step.NOTICE, by=alice, notice=None),
+        "a_running": case_at(campaign, VILLAGE_A, Step.NOTICE, by=alice, notice=D(2020, 10, 6)),
     }
 
 
@@ -408,7 +434,13 @@ def test_a_campaign_that_moves_a_step_to_another_level_moves_the_group(campaign,
     mine = groups_of(alice, campaign)
     assert list(mine)[:3] == ["step-1", "step-2", "step-3"]
     assert (mine["step-3"].count, mine["step-3"].deadline) == (1, D(2020, 10, 20))  # village A's one, village deadline
-    assert list(groups_of(tom, campaign)) == ["step-4", "monitoring-screening", "measures"]
+    assert list(groups_of(tom, campaign)) == [
+        "step-4",
+        "notice-publish",
+        "objections",
+        "monitoring-screening",
+        "measures",
+    ]
 
 
 # --- exit steps -------------------------------------------------------------------------------
@@ -454,11 +486,12 @@ def test_a_town_official_counts_the_town_steps_of_her_town_s_villages_only(campa
 
 
 def test_a_county_official_counts_the_county_steps_of_her_county_only(campaign, exit_cases, carol, zed):
-    assert {k: v for k, v in counts(carol, campaign).items() if k.startswith("step-")} == {
-        "step-5": 1, "step-6": 1, "step-7": 1, "step-8": 2,
+    # Step 5 is the notices that have run their minimum days: here all of them (10-05).
+    assert {k: v for k, v in counts(carol, campaign).items() if k.startswith(("step-", "notice-"))} == {
+        "notice-close": 1, "step-6": 1, "step-7": 1, "step-8": 2,
     }  # fmt: skip
-    assert {k: v for k, v in counts(zed, campaign).items() if k.startswith("step-")} == {
-        "step-5": 1, "step-6": 2, "step-7": 0, "step-8": 0,
+    assert {k: v for k, v in counts(zed, campaign).items() if k.startswith(("step-", "notice-"))} == {
+        "notice-close": 1, "step-6": 2, "step-7": 0, "step-8": 0,
     }  # fmt: skip
     approvals = groups_of(carol, campaign)["step-6"]
     assert approvals.url == reverse("exits:approvals")
@@ -491,20 +524,116 @@ def test_each_level_s_steps_have_that_level_s_deadline(campaign, exit_cases, tom
     late_october = D(2020, 10, 25)
     town = groups_of(tom, campaign, late_october)
     assert timing(town["step-3"]) == (D(2020, 10, 31), 6, 0)
+    # Publishing the notice is the town's work, to be done by the deadline of step 5's level.
+    assert timing(town["notice-publish"]) == (D(2020, 11, 10), 16, 0)
 
     mid_november = D(2020, 11, 15)
     county = groups_of(carol, campaign, mid_november)
-    assert timing(county["step-5"]) == (D(2020, 11, 10), -5, 1)
+    assert timing(county["notice-close"]) == (D(2020, 11, 10), -5, 1)
     assert timing(county["step-6"]) == (D(2020, 11, 10), -5, 1)
     assert timing(county["step-8"]) == (D(2020, 11, 20), 5, 0)  # the marking has its own deadline
     # Nothing at step 7 in 汉阴县: past the deadline, yet nothing is late.
     assert timing(groups_of(zed, campaign, mid_november)["step-7"]) == (D(2020, 11, 10), -5, 0)
 
 
+# --- notices (公示): the town publishes, the county closes -----------------------------------
+
+
+def detail(case) -> str:
+    return reverse("exits:detail", args=[case.pk])
+
+
+def test_a_town_official_publishes_the_notices_of_her_town_s_villages_only(campaign, notices, tom, alice, carol):
+    publish = groups_of(tom, campaign)["notice-publish"]
+    # A's and A2's unpublished ones: not A's ended or running notices, not B's (the
+    # other town) nor 汉阴县's.
+    assert publish.count == 2
+    assert publish.title == "待发布公示"
+    assert [(r.label, r.detail, r.url) for r in publish.rows] == [
+        (f"{c.household.number} 王建国", c.village.name, detail(c))
+        for c in (notices["a_unpublished"], notices["a2_unpublished"])  # by village, A first
+    ]
+    assert publish.url == reverse("exits:list") + f"?campaign={campaign.pk}&step=5"
+    assert timing(publish) == (D(2020, 11, 10), 29, 0)  # step 5 is the county's: its deadline
+
+    tina = make_user("tina", Role.TOWN_OFFICIAL, TOWN_B)
+    assert [r.url for r in groups_of(tina, campaign)["notice-publish"].rows] == [detail(notices["b_unpublished"])]
+    # Publishing is the town's: neither the village nor the county has the group.
+    assert "notice-publish" not in groups_of(alice, campaign)
+    assert "notice-publish" not in groups_of(carol, campaign)
+
+
+def test_unpublished_notices_past_the_deadline_are_all_late(campaign, notices, tom):
+    publish = groups_of(tom, campaign, D(2020, 11, 15))["notice-publish"]
+    assert (publish.count, *timing(publish)) == (2, D(2020, 11, 10), -5, 2)
+    assert publish.overdue
+
+
+def test_a_county_official_closes_only_the_notices_that_have_run_their_minimum_days(campaign, notices, carol, zed):
+    close = groups_of(carol, campaign)["notice-close"]
+    # Village A's notice of 10-05 has run its seven days on 10-12: it may close today. Not
+    # A's of 10-06 (a day to go), nor the unpublished ones of A, A2 and B.
+    assert close.count == 1
+    assert close.title == "公示期满待办结"
+    assert [(r.label, r.url) for r in close.rows] == [
+        (f"{notices['a_ended'].household.number} 王建国", detail(notices["a_ended"]))
+    ]
+    assert close.url == reverse("exits:list") + f"?campaign={campaign.pk}&step=5"
+    assert timing(close) == (D(2020, 11, 10), 29, 0)
+    # 汉阴县's of 10-05, not its unpublished one.
+    assert [r.url for r in groups_of(zed, campaign)["notice-close"].rows] == [detail(notices["other_ended"])]
+
+
+def test_a_notice_may_close_the_day_its_minimum_days_have_run(campaign, notices, carol):
+    assert counts(carol, campaign, today=D(2020, 10, 11))["notice-close"] == 0  # 10-05's has a day to go
+    assert counts(carol, campaign, today=D(2020, 10, 12))["notice-close"] == 1
+    close = groups_of(carol, campaign, today=D(2020, 10, 13))["notice-close"]
+    assert {r.url for r in close.rows} == {detail(notices["a_ended"]), detail(notices["a_running"])}  # 10-06's too
+    # The unpublished ones never reach the county's list, however long they wait.
+    assert counts(carol, campaign, today=D(2020, 11, 30))["notice-close"] == 2
+
+
+def test_the_minimum_days_are_the_campaign_s(campaign, notices, carol):
+    campaign.notice_min_days = 10
+    campaign.save()
+    assert counts(carol, campaign)["notice-close"] == 0  # 10-05 + 10 days = 10-15
+    assert counts(carol, campaign, today=D(2020, 10, 15))["notice-close"] == 1
+    assert counts(carol, campaign, today=D(2020, 10, 16))["notice-close"] == 2
+
+
+def test_a_published_notice_leaves_the_town_s_list_and_reaches_the_county_s_once_it_has_run(
+    campaign, notices, clock, tom, carol
+):
+    exit_services.notice_open(by=tom, case=notices["a_unpublished"])  # on 10-12
+    assert counts(tom, campaign)["notice-publish"] == 1  # A2's is left
+    assert counts(carol, campaign)["notice-close"] == 1  # running: not yet the county's
+    close = groups_of(carol, campaign, today=D(2020, 10, 19))["notice-close"]
+    assert {r.url for r in close.rows} == {
+        detail(notices[key]) for key in ("a_ended", "a_running", "a_unpublished")
+    }  # 10-05's, 10-06's and the one published on 10-12
+
+
+def test_a_campaign_that_gives_the_notice_to_the_town_moves_notice_close_there(campaign, notices, tom, carol):
+    campaign.step_levels = {**campaign.step_levels, "5": "town"}
+    campaign.save()
+    town = groups_of(tom, campaign)
+    assert list(town) == [
+        "step-3", "step-4", "notice-close", "notice-publish", "objections", "monitoring-screening", "measures",
+    ]  # fmt: skip
+    # Village A's notice of 10-05, now against the town's deadline; so are the two to publish.
+    assert (town["notice-close"].count, *timing(town["notice-close"])) == (1, D(2020, 10, 31), 19, 0)
+    assert [r.url for r in town["notice-close"].rows] == [detail(notices["a_ended"])]
+    assert (town["notice-publish"].count, *timing(town["notice-publish"])) == (2, D(2020, 10, 31), 19, 0)
+
+    county = groups_of(carol, campaign)
+    assert "notice-close" not in county
+    assert [k for k in county if k.startswith("step-")] == ["step-6", "step-7", "step-8"]
+
+
 # --- objections and special situations --------------------------------------------------------
 
 
-def test_a_county_official_gets_only_the_open_objections_of_her_county(campaign, objections, carol, zed, tom):
+def test_a_county_official_gets_only_the_open_objections_of_her_county(campaign, objections, carol, zed, alice):
     mine = groups_of(carol, campaign)["objections"]
     assert mine.count == 2  # the dismissed and the upheld ones are done; 汉阴县's is zed's
     assert [r.due for r in mine.rows] == [D(2020, 10, 8), D(2020, 10, 10)]  # oldest first
@@ -512,7 +641,28 @@ def test_a_county_official_gets_only_the_open_objections_of_her_county(campaign,
     assert {r.url for r in mine.rows} == {reverse("exits:detail", args=[case.pk]) + "#objections"}
     assert timing(mine) == (D(2020, 11, 10), 29, 0)
     assert groups_of(zed, campaign)["objections"].count == 1
-    assert "objections" not in groups_of(tom, campaign)
+    assert "objections" not in groups_of(alice, campaign)
+
+
+def test_a_town_official_gets_the_open_objections_of_her_town_only(campaign, objections, alice, tom, carol):
+    b_case = case_at(campaign, VILLAGE_B, Step.NOTICE, by=alice)
+    objection(b_case, raised_on=D(2020, 10, 9), by=alice)
+
+    mine = groups_of(tom, campaign)["objections"]
+    # Village A's two open ones: not B's (the other town), nor 汉阴县's, nor the resolved two.
+    assert mine.count == 2
+    assert [r.due for r in mine.rows] == [D(2020, 10, 8), D(2020, 10, 10)]
+    case = objections["open"][0].case
+    assert {r.url for r in mine.rows} == {detail(case) + "#objections"}
+    assert timing(mine) == (D(2020, 11, 10), 29, 0)  # the deadline of step 5's level, as the county's
+
+    tina = make_user("tina", Role.TOWN_OFFICIAL, TOWN_B)
+    assert [r.url for r in groups_of(tina, campaign)["objections"].rows] == [detail(b_case) + "#objections"]
+    assert counts(carol, campaign)["objections"] == 3  # the county sees both towns'
+
+    exit_services.objection_resolve(by=tom, objection=objections["open"][0], upheld=False, resolution="经核实不属实")
+    assert counts(tom, campaign)["objections"] == 1
+    assert counts(carol, campaign)["objections"] == 2
 
 
 def test_the_village_investigates_and_the_county_decides_special_situations(
@@ -706,9 +856,10 @@ def test_a_clean_village_has_no_registry_problems(campaign, exit_cases, monitori
 
 def add_work(campaign, n, *, by):
     """``n`` items of every kind of work in village A, where alice, tom, carol and sam all
-    look: cases at each step (the notice ones with an open objection, the step-1 ones with
-    an uncertified 义务教育), special situations, monitoring cases past their deadline
-    with an open measure, and records breaking each registry rule."""
+    look: cases at each step (the notice ones run their minimum days and have an open
+    objection, the step-1 ones an uncertified 义务教育), a notice not published yet,
+    special situations, monitoring cases past their deadline with an open measure, and
+    records breaking each registry rule."""
     for _ in range(n):
         for step in range(1, DONE):
             case = case_at(campaign, VILLAGE_A, step, by=by, household=household_with_head(VILLAGE_A))
@@ -716,6 +867,7 @@ def add_work(campaign, n, *, by):
                 objection(case, by=by)
             if step == Step.VERIFY:
                 CriterionCheck.objects.create(case=case, criterion=Criterion.EDUCATION, result=CriterionResult.MET)
+        case_at(campaign, VILLAGE_A, Step.NOTICE, by=by, household=household_with_head(VILLAGE_A), notice=None)
         for investigation in ("", "已联系本人"):
             household = household_with_head(VILLAGE_A, lost_contact=True)
             SpecialSituation.objects.create(
@@ -747,19 +899,25 @@ def test_the_number_of_queries_does_not_grow_with_the_work(campaign, alice, tom,
     for user in people.values():
         todo_for(user=user, campaign=campaign, today=TODAY)  # the user's region, cached
     few = {name: queries(user, campaign) for name, user in people.items()}
-    assert set(few["alice"][1].values()) == {1}  # every group has one item: none is skipped as empty
-    assert few["carol"][1]["step-6"] == 1
+    # Every group has one item: none is skipped as empty.
+    assert {name: set(found.values()) for name, (_, found) in few.items()} == {
+        "alice": {1}, "tom": {1}, "carol": {1}, "sam": {1},
+    }  # fmt: skip
 
     add_work(campaign, 29, by=alice)
     many = {name: queries(user, campaign) for name, user in people.items()}
     assert set(many["alice"][1].values()) == {30}
     assert set(many["carol"][1].values()) == {30}
-    assert many["tom"][1] == {"step-3": 30, "step-4": 30, "monitoring-screening": 30, "measures": 30}
+    assert many["tom"][1] == {
+        "step-3": 30, "step-4": 30, "notice-publish": 30, "objections": 30, "monitoring-screening": 30, "measures": 30,
+    }  # fmt: skip
     assert many["sam"][1] == {"certify": 30}
-    # Two queries a group (a count and the first rows), and one more (how many are late)
-    # for each monitoring or measures group whose earliest deadline has passed; the
-    # village's special situations take two a kind (失联, 刑满释放). The same for 1 item of
-    # each kind as for 30.
-    expected = {"alice": 2 * 9 + 2 + 2, "tom": 2 * 4 + 2, "carol": 2 * 7 + 1, "sam": 2}
+    # Two queries a group (a count and the first rows): the town's six (its two steps,
+    # the notices to publish, the objections, screening and measures) and the county's
+    # seven (notice-close, objections, steps 6–8, situations, assessment) alike; one
+    # more (how many are late) for each monitoring or measures group whose earliest
+    # deadline has passed; the village's special situations take two a kind (失联,
+    # 刑满释放). The same for 1 item of each kind as for 30.
+    expected = {"alice": 2 * 9 + 2 + 2, "tom": 2 * 6 + 2, "carol": 2 * 7 + 1, "sam": 2}
     assert {name: n for name, (n, _) in few.items()} == expected
     assert {name: n for name, (n, _) in many.items()} == expected

@@ -1,7 +1,8 @@
 """我的待办 on the home page and ``GET /api/v1/dashboard/todo/``: each person's groups
-with the counts worked out in ``test_todo.py``, nothing from outside their region, what
-a clear list and a late group say, no section for those with nothing to do, and the
-API's numbers the same as the page's."""
+with the counts worked out in ``test_todo.py``, nothing from outside their region, the
+notices the town is to publish and those the county may close, what a clear list and a
+late group say, no section for those with nothing to do, and the API's numbers the same
+as the page's."""
 
 import pytest
 from django.urls import reverse
@@ -11,11 +12,13 @@ from dashboards.todo import todo_for
 from tests.conftest import COUNTY, VILLAGE_A, VILLAGE_B, make_user
 from tests.dashboards.test_todo import (  # noqa: F401 - fixtures
     TODAY,
+    TOWN_GROUPS,
     VILLAGE_GROUPS,
     case_at,
     criteria,
     exit_cases,
     monitoring,
+    notices,
     objections,
     registry_problems,
     situations,
@@ -37,21 +40,24 @@ EXPECTED = {
         "step-1": 1, "step-2": 1, "situations-investigate": 1, "monitoring-screening": 1, "measures": 1,
         "registry-no-head": 1, "registry-labour": 1, "registry-phone": 1, "registry-id": 1,
     },
-    "tom": {"step-3": 3, "step-4": 1, "monitoring-screening": 3, "measures": 3},
+    "tom": {
+        "step-3": 3, "step-4": 1, "notice-publish": 2, "objections": 2, "monitoring-screening": 3, "measures": 3,
+    },
     "carol": {
-        "step-5": 1, "objections": 2, "step-6": 1, "step-7": 1, "step-8": 2, "situations-decide": 2,
+        "notice-close": 1, "objections": 2, "step-6": 1, "step-7": 1, "step-8": 2, "situations-decide": 2,
         "monitoring-assessment": 2,
     },
-    "zed": {"step-5": 1, "objections": 1, "step-6": 2, "situations-decide": 1, "monitoring-assessment": 1},
+    "zed": {"notice-close": 1, "objections": 1, "step-6": 2, "situations-decide": 1, "monitoring-assessment": 1},
     "sam": {"certify": 2},
 }  # fmt: skip
 
 
 @pytest.fixture
-def world(clock, exit_cases, objections, situations, monitoring, registry_problems, criteria):  # noqa: F811
+def world(clock, exit_cases, notices, objections, situations, monitoring, registry_problems, criteria):  # noqa: F811
     """Every kind of work of test_todo.py at once, on 2020-10-12."""
     return {
         "exit_cases": exit_cases,
+        "notices": notices,
         "monitoring": monitoring,
         "registry": registry_problems,
         "clock": clock,
@@ -91,10 +97,43 @@ def test_each_person_s_home_shows_her_groups_with_their_counts(client, request, 
     assert element(page, "section", data_testid="todo")
 
 
-def test_a_group_with_nothing_left_is_listed_as_done(client, world, zed):
+def test_the_groups_with_nothing_waiting_are_named_in_one_line(client, world, zed, tom):
     page = home(client, zed)
     clear = element(page, "p", data_testid="todo-clear").text
-    assert clear == "已办结：待办理第7步：资料备案、待办理第8步：系统标注"
+    assert clear == "以下各项暂无待办：待办理第7步：资料备案、待办理第8步：系统标注"
+    # Tom has something in every group: no such line.
+    assert elements(home(client, tom), "p", data_testid="todo-clear") == []
+
+
+def test_the_town_sees_the_notices_to_publish_and_the_county_those_to_close(client, world, tom, carol):
+    publish = card(home(client, tom), "notice-publish")
+    assert publish.text.startswith("待发布公示 2")
+    assert "时限 2020-11-10 · 还剩 29 天" in publish.text
+    detail = {key: reverse("exits:detail", args=[case.pk]) for key, case in world["notices"].items()}
+    assert {h for h in publish.hrefs if h.startswith("/exits/") and h.rstrip("/").split("/")[-1].isdigit()} == {
+        detail["a_unpublished"],
+        detail["a2_unpublished"],
+    }  # not village B's (the other town), nor the published ones
+
+    page = home(client, carol)
+    close = card(page, "notice-close")
+    assert close.text.startswith("公示期满待办结 1")
+    assert detail["a_ended"] in close.hrefs
+    assert not {detail[k] for k in ("a_running", "a_unpublished", "a2_unpublished", "b_unpublished")} & set(close.hrefs)
+    assert "notice-publish" not in cards(page)
+
+    world["clock"].shift(1)  # 10-13: the notice published on 10-06 has run its seven days
+    assert cards(home(client, carol))["notice-close"] == 2
+
+
+def test_a_town_with_nothing_to_do_names_all_its_groups(client, clock, campaign, tom):
+    page = home(client, tom)
+    assert element(page, "div", data_testid="todo-empty").text == "暂无待办事项。"
+    groups = todo_for(user=tom, campaign=campaign, today=TODAY)
+    assert [g.key for g in groups] == TOWN_GROUPS
+    assert element(page, "p", data_testid="todo-clear").text == "以下各项暂无待办：" + "、".join(
+        str(g.title) for g in groups
+    )
 
 
 def test_a_home_page_shows_nothing_from_another_village(client, world, alice):
@@ -135,7 +174,7 @@ def test_a_village_with_nothing_to_do_says_so(client, clock, campaign, alice):
     assert element(page, "div", data_testid="todo-empty").text == "暂无待办事项。"
     assert cards(page) == {}
     clear = element(page, "p", data_testid="todo-clear").text
-    assert clear.startswith("已办结：")
+    assert clear.startswith("以下各项暂无待办：")
     groups = todo_for(user=alice, campaign=campaign, today=TODAY)
     assert [g.key for g in groups] == VILLAGE_GROUPS
     assert all(str(g.title) in clear for g in groups)
