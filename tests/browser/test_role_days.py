@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 import pytest
 import time_machine
@@ -34,12 +33,7 @@ from exits.models import ExitCase, Step
 from households.models import (
     ExitStatus,
     Household,
-    HousingAppraisal,
-    IncomeRecord,
-    Relationship,
-    Schooling,
     Sex,
-    WaterAssessment,
 )
 from monitoring import services as monitoring_services
 from monitoring.models import Category, Channel, MonitoringCase, RiskType, Stage
@@ -59,8 +53,8 @@ from tests.conftest import (
     VILLAGE_B,
     make_user,
 )
-from tests.exits.conftest import step_data
-from tests.factories import HouseholdFactory, MemberFactory, valid_id_number
+from tests.exits.conftest import ready_household, step_data
+from tests.factories import valid_id_number
 
 CST = datetime.timezone(datetime.timedelta(hours=8))
 
@@ -114,34 +108,11 @@ CASES = {
 
 
 def story_household(village: str, head: str, serial: int, **fields) -> Household:
-    """A household of two whose 2020 registry data meets all five criteria (like
-    tests.exits.conftest.ready_household, with a name and a real-looking number)."""
-    household = HouseholdFactory(
-        village_id=village, number=f"{village}-{serial:04d}", identification_year=2016, **fields
+    """A household of two whose 2020 registry data meets all five criteria, with a name
+    and a real-looking number."""
+    return ready_household(
+        village, head=head, son=f"{head[0]}小{'明亮红军华'[serial % 5]}", number=f"{village}-{serial:04d}", **fields
     )
-    MemberFactory(household=household, relationship=Relationship.HEAD, name=head)
-    MemberFactory(
-        household=household,
-        relationship=Relationship.SON,
-        name=f"{head[0]}小{'明亮红军华'[serial % 5]}",
-        birth_date=datetime.date(2010, 3, 1),
-        education="",
-        schooling=Schooling.PRIMARY,
-        labour_skill="none",
-    )
-    IncomeRecord.objects.create(household=household, year=2020, population=2, wage_income=Decimal("12000"))
-    HousingAppraisal.objects.create(
-        household=household, grade="A", appraised_on=datetime.date(2020, 6, 1), appraising_unit="汉滨区住建局"
-    )
-    WaterAssessment.objects.create(
-        household=household,
-        assessed_on=datetime.date(2020, 6, 1),
-        quality_ok=True,
-        litres_per_person_day=Decimal("60"),
-        piped_to_house=True,
-        reliability_percent=Decimal("98"),
-    )
-    return household
 
 
 @pytest.fixture

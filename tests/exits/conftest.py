@@ -65,15 +65,15 @@ def certifiers(regions):
     }
 
 
-def ready_household(village=VILLAGE_A, **fields):
+def ready_household(village=VILLAGE_A, *, head="王建国", son="王小明", **fields):
     """A household whose 2020 registry data meets all five criteria: income 6,000/person,
     house grade A, safe water, everyone insured, the 10-year-old at primary school."""
     household = HouseholdFactory(village_id=village, identification_year=2016, **fields)
-    MemberFactory(household=household, relationship=Relationship.HEAD, name="王建国")
+    MemberFactory(household=household, relationship=Relationship.HEAD, name=head)
     MemberFactory(
         household=household,
         relationship=Relationship.SON,
-        name="王小明",
+        name=son,
         birth_date=datetime.date(2010, 3, 1),
         education="",
         schooling=Schooling.PRIMARY,
