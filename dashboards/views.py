@@ -50,11 +50,12 @@ def deadline_context(request) -> dict:
     overdue_count, overdue = overdue_cases(user=request.user, campaign=campaign, region=region)
     burndown = deadline_burndown(user=request.user, campaign=campaign, region=region, total=total.total)
     chart = {
-        "regions": [row.name for row in rows],
+        # The bars leave out regions without cases (the table still lists them).
+        "regions": [row.name for row in rows if row.total],
         "series": [
             {
                 "name": str(Level(level).label),
-                "values": [round(100 * row.levels[i].done / row.total) if row.total else 0 for row in rows],
+                "values": [round(100 * row.levels[i].done / row.total) for row in rows if row.total],
             }
             for i, level in enumerate(LEVELS)
         ],
@@ -116,8 +117,10 @@ def monitoring_context(request) -> dict:
     total, rows, breakdown = monitoring_progress(user=request.user, region=region)
     stages = [(stage, Stage(stage).label) for stage in STAGES]
     chart = {
-        "regions": [row.name for row in rows],
-        "stages": [{"name": str(label), "values": [row.stages[stage] for row in rows]} for stage, label in stages],
+        "regions": [row.name for row in rows if row.total],
+        "stages": [
+            {"name": str(label), "values": [row.stages[stage] for row in rows if row.total]} for stage, label in stages
+        ],
         "breakdown": {
             name: [{"name": label, "value": n} for _v, label, n in items] for name, items in breakdown.items()
         },
