@@ -130,8 +130,10 @@ def exit_step_groups(*, user: User, campaign: Campaign, steps, today: datetime.d
         if step == Step.NOTICE:
             # What the step's level can do now: close the notices whose minimum days
             # have passed. Notices still running wait; unpublished ones are the town's.
+            # A notice with an open objection waits for it (the objections group).
             ended = today - datetime.timedelta(days=campaign.notice_min_days)
-            waiting = waiting.filter(notice_started_on__lte=ended)
+            objected = Objection.objects.filter(case_id=OuterRef("pk"), status=ObjectionStatus.OPEN)
+            waiting = waiting.filter(notice_started_on__lte=ended).filter(~Exists(objected))
             key, title = "notice-close", _("公示期满待办结")
         groups.append(_group(key, title, waiting, url, _case_row, deadline=campaign.deadline_for(step), today=today))
     return groups

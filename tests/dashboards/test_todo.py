@@ -236,11 +236,12 @@ def notices(campaign, exit_cases, alice):
 
 
 @pytest.fixture
-def objections(exit_cases, alice):
-    """The notice case of village A: two open objections, one dismissed, one upheld;
-    the notice case in 汉阴县: one open."""
-    case_a = exit_cases[VILLAGE_A][Step.NOTICE][0]
-    other = exit_cases[OTHER_COUNTY_VILLAGE][Step.NOTICE][0]
+def objections(campaign, exit_cases, alice):
+    """A notice in village A running since 10-08: two open objections, one dismissed, one
+    upheld; one in 汉阴县 running since 10-08: one open. (An objection holds its notice
+    open, so these cases are not among the notices to close.)"""
+    case_a = case_at(campaign, VILLAGE_A, Step.NOTICE, by=alice, notice=D(2020, 10, 8))
+    other = case_at(campaign, OTHER_COUNTY_VILLAGE, Step.NOTICE, by=alice, notice=D(2020, 10, 8))
     return {
         "open": [
             objection(case_a, raised_on=D(2020, 10, 10), by=alice),
@@ -856,15 +857,16 @@ def test_a_clean_village_has_no_registry_problems(campaign, exit_cases, monitori
 
 def add_work(campaign, n, *, by):
     """``n`` items of every kind of work in village A, where alice, tom, carol and sam all
-    look: cases at each step (the notice ones run their minimum days and have an open
-    objection, the step-1 ones an uncertified 义务教育), a notice not published yet,
+    look: cases at each step (the notice ones run their minimum days, and one more each
+    is held open by an objection; the step-1 ones an uncertified 义务教育), a notice not published yet,
     special situations, monitoring cases past their deadline with an open measure, and
     records breaking each registry rule."""
     for _ in range(n):
         for step in range(1, DONE):
             case = case_at(campaign, VILLAGE_A, step, by=by, household=household_with_head(VILLAGE_A))
-            if step == Step.NOTICE:
-                objection(case, by=by)
+            if step == Step.NOTICE:  # and one held open by an objection
+                held = case_at(campaign, VILLAGE_A, step, by=by, household=household_with_head(VILLAGE_A))
+                objection(held, by=by)
             if step == Step.VERIFY:
                 CriterionCheck.objects.create(case=case, criterion=Criterion.EDUCATION, result=CriterionResult.MET)
         case_at(campaign, VILLAGE_A, Step.NOTICE, by=by, household=household_with_head(VILLAGE_A), notice=None)
@@ -921,3 +923,17 @@ def test_the_number_of_queries_does_not_grow_with_the_work(campaign, alice, tom,
     expected = {"alice": 2 * 9 + 2 + 2, "tom": 2 * 6 + 2, "carol": 2 * 7 + 1, "sam": 2}
     assert {name: n for name, (n, _) in few.items()} == expected
     assert {name: n for name, (n, _) in many.items()} == expected
+
+
+def test_an_open_objection_holds_a_finished_notice_out_of_the_county_s_notices_to_close(
+    campaign, exit_cases, alice, tom, carol
+):
+    ended = exit_cases[VILLAGE_A][Step.NOTICE][0]  # started 10-05: its seven days are over
+    assert counts(carol, campaign)["notice-close"] == 1
+    raised = objection(ended, raised_on=D(2020, 10, 9), by=alice)
+    # It cannot be closed while the objection is open: it waits among the objections.
+    assert counts(carol, campaign)["notice-close"] == 0
+    assert counts(carol, campaign)["objections"] == 1
+    exit_services.objection_resolve(by=tom, objection=raised, upheld=False, resolution="经核实不属实")
+    assert counts(carol, campaign)["notice-close"] == 1
+    assert counts(carol, campaign)["objections"] == 0
