@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exports import Column, xlsx_streaming_response
+from core.params import as_id, is_region_code
 from dashboards.deadlines import LEVELS, deadline_burndown, deadline_progress, overdue_cases
 from dashboards.monitoring import STAGES, monitoring_progress
 from exits.models import Campaign, Level
@@ -29,7 +30,7 @@ def _region_asked(request) -> tuple[Region, list[Region]]:
     if root is None:
         raise Http404(_("您的账号尚未设置所属区划，请联系系统管理员。"))
     code = str(request.GET.get("region") or root.code)
-    region = Region.objects.visible_to(request.user).filter(code=code).first()
+    region = Region.objects.visible_to(request.user).filter(code=code).first() if is_region_code(code) else None
     if region is None:
         raise Http404(_("区划不存在或不在您的管辖范围内。"))
     path = [r for r in region.path() if r.code.startswith(root.prefix) or r.code == root.code]
@@ -40,8 +41,8 @@ def deadline_context(request) -> dict:
     """The campaign and region asked for (defaults: the current campaign, the user's
     own region) and the numbers; 404 for a region outside the user's scope."""
     campaigns = Campaign.objects.all()
-    value = str(request.GET.get("campaign") or "")
-    campaign = campaigns.filter(pk=value).first() if value.isdigit() else None
+    pk = as_id(request.GET.get("campaign"))
+    campaign = campaigns.filter(pk=pk).first() if pk is not None else None
     campaign = campaign or current_campaign()
     if campaign is None:
         raise Http404(_("没有可查看的退出批次。"))

@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.params import as_id
 from exits.models import Criterion, CriterionResult, ExitCase, SituationDecision, SituationKind, Step
 from exits.services import ARCHIVE_ITEMS
 from regions.models import Region
@@ -198,8 +199,8 @@ class AttachmentForm(forms.Form):
     def target_kwargs(self) -> dict:
         """ "step:3" → {"step": 3}; "criterion:income" → {"criterion": "income"}."""
         kind, _sep, value = str(self.cleaned_data.get("target") or "").partition(":")
-        if kind == "step" and value.isdigit():
-            return {"step": int(value)}
+        if kind == "step" and as_id(value) is not None:
+            return {"step": as_id(value)}
         if kind == "criterion" and value in Criterion.values:
             return {"criterion": value}
         return {}

@@ -13,11 +13,13 @@ from django.db.models import Count
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from core.exports import xlsx_streaming_response
+from core.params import as_id, as_ids
 from core.permissions import write_required
 from exits import exports, selectors, services
 from exits.forms import (
@@ -59,10 +61,17 @@ def _case_for_user(request, pk) -> ExitCase:
 
 def _campaign_param(value, campaigns=None) -> Campaign | None:
     """The campaign a ``?campaign=`` names; anything that is not an id names none."""
-    value = str(value or "")
-    if not value.isdigit():
+    pk = as_id(value)
+    if pk is None:
         return None
-    return (campaigns if campaigns is not None else Campaign.objects.all()).filter(pk=value).first()
+    return (campaigns if campaigns is not None else Campaign.objects.all()).filter(pk=pk).first()
+
+
+def _local_url(request, url: str | None) -> str | None:
+    """``url`` if it stays on this site (a list page with its filters), else None."""
+    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=False):
+        return url
+    return None
 
 
 def _report(request, error: services.ExitError | services.ExitConflict) -> None:
@@ -120,10 +129,11 @@ def case_batch(request):
         step = int(request.POST.get("step", ""))
     except ValueError:
         step = 0
-    ids = [int(i) for i in request.POST.getlist("cases") if i.isdigit()]
+    ids = as_ids(request.POST.getlist("cases"))
+    back = _local_url(request, request.POST.get("next")) or reverse("exits:list")
     if step not in Step.values or not ids:
         messages.error(request, _("请勾选案件并选择要办理的步骤。"))
-        return redirect(request.POST.get("next") or "exits:list")
+        return redirect(back)
     data = {
         "opinion": request.POST.get("opinion", ""),
         "findings": request.POST.get("findings", ""),
@@ -143,7 +153,7 @@ def case_batch(request):
             "step_label": Step(step).label,
             "succeeded": sum(1 for o in outcomes if o.ok),
             "failed": sum(1 for o in outcomes if not o.ok),
-            "back": request.POST.get("next") or reverse("exits:list"),
+            "back": back,
         },
     )
 
@@ -164,7 +174,7 @@ def case_enrol(request):
         messages.error(request, _("没有进行中的退出批次，请联系系统管理员创建。"))
         return redirect("exits:list")
     if request.method == "POST":
-        ids = [int(i) for i in request.POST.getlist("households") if i.isdigit()]
+        ids = as_ids(request.POST.getlist("households"))
         households = Household.objects.visible_to(request.user).filter(pk__in=ids).order_by("number")
         if not ids:
             messages.error(request, _("请勾选要纳入退出的户。"))
@@ -401,7 +411,7 @@ def criterion_assess(request, pk):
     check = _check_for_user(request, pk)
     form = AssessForm(request.POST)
     form.is_valid()
-    home_taught = [int(i) for i in request.POST.getlist("home_taught") if i.isdigit()]
+    home_taught = as_ids(request.POST.getlist("home_taught"))
     try:
         services.criterion_assess(
             by=request.user,

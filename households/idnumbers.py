@@ -48,7 +48,7 @@ def parse_id_number(raw: object, *, today: date | None = None) -> ParsedId:
         raise ValidationError(_("请填写证件号码。"), code="required")
     if len(number) != 18:
         raise ValidationError(_("证件号码应为18位，当前为%(n)d位。") % {"n": len(number)}, code="length")
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if not number.isascii() or not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
         raise ValidationError(_("证件号码前17位必须是数字，最后一位是数字或X。"), code="format")
     if number[:2] not in PROVINCE_CODES:
         raise ValidationError(_("证件号码前两位 %(code)s 不是有效的省级行政区划代码。") % {"code": number[:2]})

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.params import is_region_code
 from regions.scoping import ScopedQuerySet
 
 
@@ -76,7 +77,7 @@ class Region(models.Model):
 
     def clean(self) -> None:
         errors = {}
-        if self.code and (len(self.code) != 12 or not self.code.isdigit()):
+        if self.code and not is_region_code(self.code):
             errors["code"] = _("区划代码必须是12位数字。")
         if self.level and self.code and not errors:
             tail = self.code[self.PREFIX_LENGTH[self.level] :]
