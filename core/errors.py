@@ -1,14 +1,11 @@
-"""The one shape of a refused action, shared by every workflow's services and APIs.
+"""The one shape of a refused action, shared by the exit and monitoring workflows.
 
 A service that refuses raises a ``Refusal`` subclass (``ExitError``, ``MonitoringError``)
 before it writes anything; pages show ``all_messages`` and attach ``fields`` to their
-form fields; the API answers 400 with the same words.
+form fields; the API answers 400 with the same words (``core.api.RefusalsMixin``).
 """
 
 from __future__ import annotations
-
-from rest_framework import status
-from rest_framework.response import Response
 
 
 class Refusal(Exception):
@@ -23,19 +20,3 @@ class Refusal(Exception):
     @property
     def all_messages(self) -> list[str]:
         return self.messages + [m for msgs in self.fields.values() for m in msgs]
-
-
-def refusal_response(error: Refusal) -> Response:
-    return Response(
-        {"detail": "；".join(error.all_messages), "reasons": error.messages, "fields": error.fields},
-        status=status.HTTP_400_BAD_REQUEST,
-    )
-
-
-class RefusalsMixin:
-    """For API views: a service's refusal becomes a 400 with its reasons."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, Refusal):
-            return refusal_response(exc)
-        return super().handle_exception(exc)

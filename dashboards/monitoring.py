@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from dashboards.deadlines import child_regions
 from monitoring.models import OPEN_STAGES, Category, Channel, Measure, MonitoringCase, RiskType, Stage
+from monitoring.selectors import risk_type_q
 from regions.models import Region
 
 STAGES = [Stage.SCREENING, Stage.ASSESSMENT, Stage.ASSISTANCE, Stage.CLOSED, Stage.DISMISSED]
@@ -50,12 +51,6 @@ class MonitoringProgress:
         return round(100 * self.stages.get(Stage.CLOSED, 0) / self.confirmed, 1) if self.confirmed else None
 
 
-def _risk_q(value: str) -> Q:
-    # The JSON list as text holds "value" with its quotes: works on every database
-    # (the same test as MonitoringCaseFilter.filter_risk_type).
-    return Q(risk_types__icontains=f'"{value}"')
-
-
 def monitoring_progress(
     *, user, region: Region, today: datetime.date | None = None
 ) -> tuple[MonitoringProgress, list[MonitoringProgress], dict[str, list[tuple[str, str, int]]]]:
@@ -78,7 +73,9 @@ def monitoring_progress(
     )
     by_child = {row["child"]: row for row in per_child}
     measures = (
-        Measure.objects.filter(case__in=cases.filter(stage__in=OPEN_STAGES), done_on__isnull=True, due_on__lt=today)
+        Measure.objects.visible_to(user)
+        .in_region(region.prefix)
+        .filter(case__stage__in=OPEN_STAGES, done_on__isnull=True, due_on__lt=today)
         .annotate(child=Substr("case__village_id", 1, width))
         .values("child")
         .annotate(n=Count("pk"))
@@ -109,7 +106,7 @@ def monitoring_progress(
     groups = {
         "category": [(c.value, c.label, Q(category=c.value)) for c in Category],
         "channel": [(c.value, c.label, Q(channel=c.value)) for c in Channel],
-        "risk_type": [(r.value, r.label, _risk_q(r.value)) for r in RiskType],
+        "risk_type": [(r.value, r.label, risk_type_q(r.value)) for r in RiskType],
     }
     counts = cases.aggregate(
         **{f"{name}_{value}": Count("pk", filter=q) for name, items in groups.items() for value, _label, q in items}

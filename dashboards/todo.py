@@ -12,8 +12,9 @@ work is done.
   awaiting the county's decision;
 - sector department: criteria waiting for its certification.
 
-Every group is two queries (a count and the first rows), so a home page costs the
-same whatever the size of the region.
+Every group is a fixed handful of queries (a count, the first rows, and for some how
+many are late), so a home page costs the same whatever the size of the region; the one
+exception is the ID-number check, which reads the numbers of the cadre's village.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
@@ -32,6 +34,7 @@ from exits.models import (
     CRITERION_SECTOR,
     Campaign,
     CriterionCheck,
+    CriterionResult,
     ExitCase,
     Objection,
     ObjectionStatus,
@@ -45,14 +48,6 @@ from households.models import Household, LabourSkill, Member, Relationship
 from monitoring.models import OPEN_STAGES, Measure, MonitoringCase, Stage
 
 ROWS = 5  # rows shown per group; the group's link leads to all of them
-
-# The steps each role carries (DOMAIN.md §4 defaults; a campaign may map them
-# differently, so the groups are built from ``campaign.level_of``).
-ROLE_LEVELS = {
-    Role.VILLAGE_CADRE: ("village",),
-    Role.TOWN_OFFICIAL: ("town",),
-    Role.COUNTY_OFFICIAL: ("county", "marking"),
-}
 
 
 @dataclass
@@ -241,12 +236,13 @@ def situation_group(*, user: User, campaign: Campaign, investigated: bool, today
 
 
 def certification_group(*, user: User, campaign: Campaign, today: datetime.date) -> TodoGroup:
-    """A sector's criteria not yet certified; the seed has certification done before
-    the village steps start, so the village deadline applies."""
+    """A sector's criteria measured as met and not yet certified; the seed has
+    certification done before the village steps start, so the village deadline applies."""
     criteria = [c for c, sector in CRITERION_SECTOR.items() if sector == user.sector]
     checks = (
         CriterionCheck.objects.visible_to(user)
-        .filter(case__campaign=campaign, criterion__in=criteria, certified_at__isnull=True)
+        # Only what it can certify: a criterion the registry shows as met (达标).
+        .filter(case__campaign=campaign, criterion__in=criteria, result=CriterionResult.MET, certified_at__isnull=True)
         .select_related("case__household", "case__village")
         .order_by("case__village_id", "case__household__number")
     )
@@ -311,11 +307,12 @@ def monitoring_groups(*, user: User, stages, today: datetime.date) -> list[TodoG
 
 
 def measure_group(*, user: User, today: datetime.date) -> TodoGroup:
-    """Open measures of the region's open monitoring cases; the user's own come first."""
+    """Open measures of the region's open monitoring cases, the earliest due first; those
+    whose responsible person is the user are marked 本人."""
     name = user.get_full_name() or user.username
     measures = (
-        Measure.objects.filter(case__in=MonitoringCase.objects.visible_to(user).filter(stage__in=OPEN_STAGES))
-        .filter(done_on__isnull=True)
+        Measure.objects.visible_to(user)
+        .filter(case__stage__in=OPEN_STAGES, done_on__isnull=True)
         .select_related("case__household", "case__village")
         .order_by("due_on", "pk")
     )
@@ -324,8 +321,8 @@ def measure_group(*, user: User, today: datetime.date) -> TodoGroup:
         mine = measure.responsible_person == name
         return TodoRow(
             label=f"{measure.case.household.number} · {measure.get_type_display()}",
-            detail=f"{measure.case.village.name} · {_('责任人')}：{measure.responsible_person}"
-            + (f" （{_('本人')}）" if mine else ""),
+            detail=(_("%(village)s · 责任人：%(person)s（本人）") if mine else _("%(village)s · 责任人：%(person)s"))
+            % {"village": measure.case.village.name, "person": measure.responsible_person},
             url=reverse("monitoring:detail", args=[measure.case_id]) + "#measures",
             due=measure.due_on,
             days_left=_days(measure.due_on, today),
@@ -429,7 +426,7 @@ def _bad_id_group(members: QuerySet, *, today: datetime.date, member_row) -> Tod
     for pk, number in members.values_list("pk", "id_number").order_by("household__number", "pk").iterator():
         try:
             parse_id_number(number, today=today)
-        except Exception:  # noqa: BLE001 — any refusal is a problem to show
+        except ValidationError:
             bad.append(pk)
     rows = members.filter(pk__in=bad[:ROWS]).select_related("household").order_by("household__number", "pk")
     return TodoGroup(
@@ -449,8 +446,9 @@ def todo_for(*, user: User, campaign: Campaign | None, today: datetime.date | No
     today = today or timezone.localdate()
     groups: list[TodoGroup] = []
     role = user.role
-    if campaign is not None and role in ROLE_LEVELS:
-        steps = [s for s in Step.values if campaign.level_of(s) in ROLE_LEVELS[role]]
+    if campaign is not None:
+        # The steps the campaign gives this role (DOMAIN.md §4; the marking is the county's).
+        steps = [s for s in Step.values if campaign.role_for(s) == role]
         groups += exit_step_groups(user=user, campaign=campaign, steps=steps, today=today)
     if campaign is not None and role == Role.VILLAGE_CADRE:
         groups.append(situation_group(user=user, campaign=campaign, investigated=False, today=today))

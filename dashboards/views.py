@@ -115,6 +115,8 @@ def deadlines_export(request):
 
 def monitoring_context(request) -> dict:
     region, path = _region_asked(request)
+    pk = as_id(request.GET.get("campaign"))  # not used here; kept for the tab back to 退出进度
+    campaign = Campaign.objects.filter(pk=pk).first() if pk is not None else None
     total, rows, breakdown = monitoring_progress(user=request.user, region=region)
     stages = [(stage, Stage(stage).label) for stage in STAGES]
     chart = {
@@ -128,6 +130,7 @@ def monitoring_context(request) -> dict:
         "titles": {"category": _("监测对象类别"), "channel": _("发现渠道"), "risk_type": _("风险类型")},
     }
     return {
+        "campaign": campaign,
         "region": region,
         "path": path,
         "total": total,
@@ -149,7 +152,7 @@ def monitoring(request):
 def monitoring_export(request):
     """The monitoring table on the screen, as .xlsx."""
     context = monitoring_context(request)
-    columns = [Column(_("区划"), lambda row: row.name), Column(_("监测对象"), lambda row: row.total)]
+    columns = [Column(_("区划"), lambda row: row.name), Column(_("发现风险户"), lambda row: row.total)]
     columns += [Column(str(label), lambda row, s=stage: row.stages[s]) for stage, label in context["stages"]]
     columns += [
         Column(_("响应逾期"), lambda row: row.response_overdue),

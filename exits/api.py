@@ -25,7 +25,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from core.errors import RefusalsMixin
+from core.api import RefusalsMixin
 from core.permissions import RoleWritePermission
 from exits import selectors, services
 from exits.models import (

@@ -20,7 +20,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from core.errors import RefusalsMixin
+from core.api import RefusalsMixin
 from core.permissions import RoleWritePermission
 from households.models import Household
 from monitoring import selectors, services

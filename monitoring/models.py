@@ -250,6 +250,10 @@ class ResponsibleUnit(models.Model):
         return f"{self.unit} {self.person}"
 
 
+class MeasureQuerySet(ScopedQuerySet):
+    region_lookup = "case__village__code"
+
+
 class Measure(models.Model):
     case = models.ForeignKey(
         MonitoringCase, verbose_name=_("监测对象"), on_delete=models.CASCADE, related_name="measures"
@@ -262,6 +266,7 @@ class Measure(models.Model):
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
 
     history = HistoricalRecords(verbose_name=_("帮扶措施变更记录"))
+    objects = MeasureQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("帮扶措施")

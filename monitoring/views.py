@@ -201,7 +201,7 @@ def measure_add(request, pk):
 @write_required
 @require_POST
 def measure_done(request, pk):
-    measure = Measure.objects.filter(pk=pk, case__in=MonitoringCase.objects.visible_to(request.user)).first()
+    measure = Measure.objects.visible_to(request.user).filter(pk=pk).first()
     if measure is None:
         raise Http404(_("帮扶措施不存在或不在您的管辖范围内。"))
     return _action(

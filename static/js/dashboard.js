@@ -1,6 +1,10 @@
 // The deadline dashboard: one grouped bar per region (the share done at each level),
 // and a burn-down per level against the straight line to its deadline.
 (function () {
+  // First, so the campaign choice works even if the charts cannot be drawn.
+  document.querySelectorAll("[data-autosubmit]").forEach((select) =>
+    select.addEventListener("change", () => select.form.submit()),
+  );
   const data = JSON.parse(document.getElementById("chart-data").textContent);
   const charts = [];
   const element = document.getElementById("progress-chart");
@@ -48,7 +52,4 @@
     charts.push(chart);
   });
   window.addEventListener("resize", () => charts.forEach((chart) => chart.resize()));
-  document.querySelectorAll("[data-autosubmit]").forEach((select) =>
-    select.addEventListener("change", () => select.form.submit()),
-  );
 })();

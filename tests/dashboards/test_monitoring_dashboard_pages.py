@@ -201,7 +201,7 @@ def test_the_export_holds_the_table_s_rows(client, carol, monitored, where):  # 
     client.force_login(carol)
     sheet = export(client, where)
     assert sheet[0] == [
-        "区划", "监测对象", "全面排查", "综合研判", "精准帮扶", "动态销号", "研判排除",
+        "区划", "发现风险户", "全面排查", "综合研判", "精准帮扶", "动态销号", "研判排除",
         "响应逾期", "帮扶措施逾期", "销号率（%）",
     ]  # fmt: skip
     assert [as_on_screen(row) for row in sheet[1:]] == table_rows(page(client, where))
