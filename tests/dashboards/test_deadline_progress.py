@@ -12,7 +12,17 @@ from dashboards.deadlines import deadline_progress
 from exits.models import DONE, CaseStatus, ExitCase
 from notifications.models import Alert, AlertKind
 from regions.models import Region
-from tests.conftest import COUNTY, OTHER_COUNTY_VILLAGE, TOWN_A, TOWN_B, VILLAGE_A, VILLAGE_A2, VILLAGE_B
+from tests.conftest import (
+    CITY,
+    COUNTY,
+    OTHER_COUNTY,
+    OTHER_COUNTY_VILLAGE,
+    TOWN_A,
+    TOWN_B,
+    VILLAGE_A,
+    VILLAGE_A2,
+    VILLAGE_B,
+)
 from tests.exits.conftest import ready_household
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +140,35 @@ def test_the_overdue_list_names_the_people_responsible(carol, campaign, cases, a
     assert rows[0].responsible == [alice.full_name]
     assert rows[1].responsible == []  # village A2 has no account
     assert tom.full_name not in rows[0].responsible
+
+
+def test_the_city_sees_each_county(sue, campaign, cases):
+    total, rows = deadline_progress(
+        user=sue, campaign=campaign, region=Region.objects.get(code=CITY), today=LATE_OCTOBER
+    )
+    by_code = {row.code: row for row in rows}
+    # 汉滨区: the eight cases above; 汉阴县: one at step 1. Every other county: none.
+    assert levels(by_code[COUNTY]) == {
+        "village": (6, 8, 2, 0),
+        "town": (4, 8, 0, 1),
+        "county": (2, 8, 0, 0),
+        "marking": (2, 8, 0, 0),
+    }
+    assert levels(by_code[OTHER_COUNTY]) == {
+        "village": (0, 1, 1, 0),
+        "town": (0, 1, 0, 0),
+        "county": (0, 1, 0, 0),
+        "marking": (0, 1, 0, 0),
+    }
+    assert len(rows) == 10 and sum(row.total for row in rows) == total.total == 9
+    assert levels(total)["village"] == (6, 9, 3, 0)
+
+
+def test_the_cases_query_joins_no_household(carol, campaign, cases):
+    """ExitCase's default ordering (by household number) once kept a join to every
+    household in the GROUP BY query: 3× the bare SQL at city scale (BENCHMARKS.md)."""
+    county = Region.objects.get(code=COUNTY)
+    deadline_progress(user=carol, campaign=campaign, region=county, today=LATE_OCTOBER)
+    with CaptureQueriesContext(connection) as queries:
+        deadline_progress(user=carol, campaign=campaign, region=county, today=LATE_OCTOBER)
+    assert not [q["sql"] for q in queries if "households_household" in q["sql"]]
