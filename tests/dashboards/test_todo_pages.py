@@ -261,3 +261,18 @@ def test_without_a_campaign_the_api_still_gives_monitoring_and_the_registry(clie
 def test_the_api_gives_the_supervisor_no_groups(client, world, sue):
     client.force_login(sue)
     assert client.get(TODO_API).json()["groups"] == []
+
+
+def test_every_row_s_anchor_is_on_the_page_it_opens(client, campaign, world, alice, carol, sam):
+    """A row that points into a page (#criteria, #objections, #measures, #member-N) lands
+    on an element with that id."""
+    checked = 0
+    for person in (alice, carol, sam):
+        client.force_login(person)
+        for group in todo_for(user=person, campaign=campaign, today=TODAY):
+            for row in group.rows:
+                path, _sep, anchor = row.url.partition("#")
+                if anchor:
+                    assert f'id="{anchor}"' in client.get(path).content.decode(), row.url
+                    checked += 1
+    assert checked >= 4
