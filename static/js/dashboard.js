@@ -17,7 +17,7 @@
       grid: { left: 40, right: 10, top: 40, bottom: 60 },
       xAxis: { type: "category", data: data.regions, axisLabel: { interval: 0, rotate: data.regions.length > 6 ? 40 : 0 } },
       yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
-      series: data.series.map((s) => ({ name: s.name, type: "bar", data: s.values })),
+      series: data.series.map((s) => ({ name: s.name, type: "bar", barMaxWidth: 32, data: s.values })),
     });
     charts.push(chart);
   }

@@ -12,7 +12,7 @@
       grid: { left: 40, right: 10, top: 40, bottom: 60 },
       xAxis: { type: "category", data: data.regions, axisLabel: { interval: 0, rotate: data.regions.length > 6 ? 40 : 0 } },
       yAxis: { type: "value", minInterval: 1 },
-      series: data.stages.map((s) => ({ name: s.name, type: "bar", stack: "stage", data: s.values })),
+      series: data.stages.map((s) => ({ name: s.name, type: "bar", stack: "stage", barMaxWidth: 48, data: s.values })),
     });
     charts.push(chart);
   }
