@@ -43,7 +43,8 @@ def deadline_context(request) -> dict:
     campaigns = Campaign.objects.all()
     pk = as_id(request.GET.get("campaign"))
     campaign = campaigns.filter(pk=pk).first() if pk is not None else None
-    campaign = campaign or current_campaign()
+    # Default: the running campaign, or once none runs, the latest one (its record stays).
+    campaign = campaign or current_campaign() or campaigns.order_by("-year").first()
     if campaign is None:
         raise Http404(_("没有可查看的退出批次。"))
     region, path = _region_asked(request)

@@ -46,3 +46,12 @@ def test_the_api_and_the_export_give_the_page_s_numbers(client, carol, campaign,
     rows = {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert rows["合计"][1] == 8
     assert OTHER_COUNTY_VILLAGE not in str(data)
+
+
+def test_once_no_campaign_runs_the_dashboard_shows_the_latest(client, sue, campaign, cases):  # noqa: F811
+    campaign.is_active = False
+    campaign.save()
+    client.force_login(sue)
+    response = client.get("/dashboard/deadlines/")
+    assert response.status_code == 200
+    assert campaign.name in response.content.decode()
