@@ -42,7 +42,7 @@ from exits.models import (
     SpecialSituation,
     Step,
 )
-from exits.selectors import situations_to_investigate
+from exits.selectors import NoticeState, notice_q, situations_to_investigate
 from households.idnumbers import MOBILE_RE, parse_id_number
 from households.models import Household, LabourSkill, Member, Relationship
 from monitoring.models import OPEN_STAGES, Measure, MonitoringCase, Stage
@@ -99,6 +99,11 @@ def _group(key, title, queryset: QuerySet, url: str, row, *, deadline=None, toda
     )
 
 
+def _list_url(campaign: Campaign, **filters) -> str:
+    """The exit-case list filtered to what a group counts."""
+    return reverse("exits:list") + "?" + urlencode({"campaign": campaign.pk, **filters})
+
+
 def _case_row(case) -> TodoRow:
     return TodoRow(
         label=f"{case.household.number} {case.head_name or ''}".strip(),
@@ -117,19 +122,18 @@ def exit_step_groups(*, user: User, campaign: Campaign, steps, today: datetime.d
     )
     groups = []
     for step in steps:
-        url = reverse("exits:list") + "?" + urlencode({"campaign": campaign.pk, "step": step})
+        url = _list_url(campaign, step=step)
         waiting = cases.filter(current_step=step)
         key, title = f"step-{step}", _("待办理第%(n)d步：%(s)s") % {"n": step, "s": Step(step).label}
         if step == Step.APPROVE:
             url = reverse("exits:approvals")
         if step == Step.NOTICE:
             # What the step's level can do now: close the notices whose minimum days
-            # have passed. Notices still running wait; unpublished ones are the town's.
-            # A notice with an open objection waits for it (the objections group).
-            ended = today - datetime.timedelta(days=campaign.notice_min_days)
-            objected = Objection.objects.filter(case_id=OuterRef("pk"), status=ObjectionStatus.OPEN)
-            waiting = waiting.filter(notice_started_on__lte=ended).filter(~Exists(objected))
-            key, title = "notice-close", _("公示期满待办结")
+            # have passed. Notices still running wait; unpublished ones are the town's;
+            # one with an open objection waits for it (the objections group).
+            waiting = waiting.filter(notice_q(NoticeState.CLOSABLE, [campaign], today=today))
+            url = _list_url(campaign, notice=NoticeState.CLOSABLE)
+            key, title = "notice-close", str(NoticeState.CLOSABLE.label)
         groups.append(_group(key, title, waiting, url, _case_row, deadline=campaign.deadline_for(step), today=today))
     return groups
 
@@ -139,15 +143,16 @@ def notice_publish_group(*, user: User, campaign: Campaign, today: datetime.date
     town runs the village notice (DOMAIN.md §1, §4)."""
     cases = (
         ExitCase.objects.visible_to(user)
-        .filter(campaign=campaign, current_step=Step.NOTICE, notice_started_on__isnull=True)
+        .filter(campaign=campaign)
+        .filter(notice_q(NoticeState.UNPUBLISHED, [campaign], today=today))
         .select_related("household", "village")
         .annotate(head_name=_head_name())
         .order_by("village_id", "household__number")
     )
-    url = reverse("exits:list") + "?" + urlencode({"campaign": campaign.pk, "step": Step.NOTICE})
+    url = _list_url(campaign, notice=NoticeState.UNPUBLISHED)
     return _group(
         "notice-publish",
-        _("待发布公示"),
+        str(NoticeState.UNPUBLISHED.label),
         cases,
         url,
         _case_row,
@@ -176,7 +181,7 @@ def objection_group(*, user: User, campaign: Campaign, today: datetime.date) -> 
         "objections",
         _("公示异议待核实处理"),
         objections,
-        reverse("exits:list") + "?" + urlencode({"campaign": campaign.pk, "step": Step.NOTICE}),
+        _list_url(campaign, notice=NoticeState.OBJECTED),
         row,
         deadline=campaign.deadline_for(Step.NOTICE),
         today=today,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 
 import django_filters
+from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -39,6 +40,34 @@ def overdue_q(campaigns: list[Campaign], *, today: datetime.date | None = None) 
         if late:
             condition |= Q(campaign_id=campaign.pk, current_step__in=late)
     return condition
+
+
+class NoticeState(models.TextChoices):
+    """Where a case stands in its notice (公示, step 5), for lists and 我的待办."""
+
+    UNPUBLISHED = "unpublished", _("待发布公示")
+    RUNNING = "running", _("公示中")
+    CLOSABLE = "closable", _("公示期满待办结")
+    OBJECTED = "objected", _("有待处理的异议")
+
+
+def notice_q(state: str, campaigns: list[Campaign], *, today: datetime.date | None = None) -> Q:
+    """Cases at step 5 in ``state``. The minimum days are each campaign's own, so the
+    condition is an OR over the campaigns (as ``overdue_q``)."""
+    today = today or timezone.localdate()
+    at_notice = Q(current_step=Step.NOTICE)
+    objected = Exists(Objection.objects.filter(case_id=OuterRef("pk"), status=ObjectionStatus.OPEN))
+    if state == NoticeState.UNPUBLISHED:
+        return at_notice & Q(notice_started_on__isnull=True)
+    if state == NoticeState.OBJECTED:
+        return at_notice & objected
+    over = Q(pk__in=[])
+    for campaign in campaigns:
+        ended = today - datetime.timedelta(days=campaign.notice_min_days)
+        over |= Q(campaign_id=campaign.pk, notice_started_on__lte=ended)
+    if state == NoticeState.CLOSABLE:
+        return at_notice & over & ~objected
+    return at_notice & Q(notice_started_on__isnull=False) & ~over  # running
 
 
 def case_list(*, user: User) -> QuerySet[ExitCase]:
@@ -90,17 +119,23 @@ class ExitCaseFilter(django_filters.FilterSet):
     failing = django_filters.ChoiceFilter(
         label=_("未达标的标准"), choices=Criterion.choices, method="filter_failing", empty_label=_("不限")
     )
+    notice = django_filters.ChoiceFilter(
+        label=_("公示"), choices=NoticeState.choices, method="filter_notice", empty_label=_("不限")
+    )
     q = django_filters.CharFilter(label=_("搜索"), method="filter_q")
 
     class Meta:
         model = ExitCase
-        fields = ["campaign", "region", "step", "overdue", "failing", "q"]
+        fields = ["campaign", "region", "step", "overdue", "failing", "notice", "q"]
 
     def filter_overdue(self, queryset, name, value):
         if value is None:
             return queryset
         condition = overdue_q(list(Campaign.objects.all()))
         return queryset.filter(condition) if value else queryset.exclude(condition)
+
+    def filter_notice(self, queryset, name, value):
+        return queryset.filter(notice_q(value, list(Campaign.objects.all())))
 
     def filter_failing(self, queryset, name, value):
         failing = CriterionCheck.objects.filter(case_id=OuterRef("pk"), criterion=value).exclude(

@@ -554,7 +554,7 @@ def test_a_town_official_publishes_the_notices_of_her_town_s_villages_only(campa
         (f"{c.household.number} 王建国", c.village.name, detail(c))
         for c in (notices["a_unpublished"], notices["a2_unpublished"])  # by village, A first
     ]
-    assert publish.url == reverse("exits:list") + f"?campaign={campaign.pk}&step=5"
+    assert publish.url == reverse("exits:list") + f"?campaign={campaign.pk}&notice=unpublished"
     assert timing(publish) == (D(2020, 11, 10), 29, 0)  # step 5 is the county's: its deadline
 
     tina = make_user("tina", Role.TOWN_OFFICIAL, TOWN_B)
@@ -579,7 +579,7 @@ def test_a_county_official_closes_only_the_notices_that_have_run_their_minimum_d
     assert [(r.label, r.url) for r in close.rows] == [
         (f"{notices['a_ended'].household.number} 王建国", detail(notices["a_ended"]))
     ]
-    assert close.url == reverse("exits:list") + f"?campaign={campaign.pk}&step=5"
+    assert close.url == reverse("exits:list") + f"?campaign={campaign.pk}&notice=closable"
     assert timing(close) == (D(2020, 11, 10), 29, 0)
     # 汉阴县's of 10-05, not its unpublished one.
     assert [r.url for r in groups_of(zed, campaign)["notice-close"].rows] == [detail(notices["other_ended"])]

@@ -252,3 +252,29 @@ def test_a_second_upheld_objection_is_recorded_when_the_case_is_already_back(flo
     assert resolved.status == ObjectionStatus.UPHELD
     at_notice.refresh_from_db()
     assert at_notice.current_step == Step.VERIFY
+
+
+# --- the case list's 公示 filter ----------------------------------------------------------------
+
+
+def listed(client, **params) -> set[int]:
+    response = client.get("/exits/", params)
+    return {case.pk for case in response.context["page"].object_list}
+
+
+def test_the_case_list_filters_by_where_the_notice_stands(client, flow, tom, carol, alice):
+    unpublished, running, ended, objected = (flow.enrol() for _ in range(4))
+    flow.bring_to([unpublished, running, ended, objected], Step.NOTICE)
+    services.notice_open(by=tom, case=ended)
+    services.notice_open(by=tom, case=objected)
+    flow.clock.shift(7)  # the minimum seven days of these two are over
+    services.notice_open(by=tom, case=running)
+    services.objection_add(by=tom, case=objected, content="收入核算有误")
+    client.force_login(carol)
+
+    assert listed(client, notice="unpublished") == {unpublished.pk}
+    assert listed(client, notice="running") == {running.pk}
+    assert listed(client, notice="closable") == {ended.pk}  # not the one held by an objection
+    assert listed(client, notice="objected") == {objected.pk}
+    assert listed(client) == {unpublished.pk, running.pk, ended.pk, objected.pk}
+    assert client.get("/exits/", {"notice": "bogus"}).status_code == 200
