@@ -263,7 +263,7 @@ def certification_group(*, user: User, campaign: Campaign, today: datetime.date)
         "certify",
         _("待达标认定"),
         checks,
-        reverse("exits:list") + "?" + urlencode({"campaign": campaign.pk}),
+        _list_url(campaign, uncertified=criteria[0]) if len(criteria) == 1 else _list_url(campaign),
         row,
         deadline=campaign.village_deadline,
         today=today,

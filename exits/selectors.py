@@ -119,6 +119,9 @@ class ExitCaseFilter(django_filters.FilterSet):
     failing = django_filters.ChoiceFilter(
         label=_("未达标的标准"), choices=Criterion.choices, method="filter_failing", empty_label=_("不限")
     )
+    uncertified = django_filters.ChoiceFilter(
+        label=_("待认定的标准"), choices=Criterion.choices, method="filter_uncertified", empty_label=_("不限")
+    )
     notice = django_filters.ChoiceFilter(
         label=_("公示"), choices=NoticeState.choices, method="filter_notice", empty_label=_("不限")
     )
@@ -126,13 +129,20 @@ class ExitCaseFilter(django_filters.FilterSet):
 
     class Meta:
         model = ExitCase
-        fields = ["campaign", "region", "step", "overdue", "failing", "notice", "q"]
+        fields = ["campaign", "region", "step", "overdue", "failing", "uncertified", "notice", "q"]
 
     def filter_overdue(self, queryset, name, value):
         if value is None:
             return queryset
         condition = overdue_q(list(Campaign.objects.all()))
         return queryset.filter(condition) if value else queryset.exclude(condition)
+
+    def filter_uncertified(self, queryset, name, value):
+        """Measured as met and waiting for the sector's certification (达标认定)."""
+        waiting = CriterionCheck.objects.filter(
+            case_id=OuterRef("pk"), criterion=value, result=CriterionResult.MET, certified_at__isnull=True
+        )
+        return queryset.filter(Exists(waiting))
 
     def filter_notice(self, queryset, name, value):
         return queryset.filter(notice_q(value, list(Campaign.objects.all())))

@@ -278,12 +278,13 @@ def test_every_row_s_anchor_is_on_the_page_it_opens(client, campaign, world, ali
     assert checked >= 4
 
 
-@pytest.mark.parametrize("who", ["tom", "carol"])
-def test_the_notice_groups_open_a_list_of_exactly_their_cases(client, campaign, world, who, request):
-    """待发布公示 and 公示期满待办结 open the case list filtered to the same cases."""
+@pytest.mark.parametrize("who", ["tom", "carol", "sam"])
+def test_the_notice_and_certification_groups_open_a_list_of_exactly_their_cases(client, campaign, world, who, request):
+    """待发布公示, 公示期满待办结 and 待达标认定 open the case list filtered to the same cases."""
     person = request.getfixturevalue(who)
     client.force_login(person)
-    groups = [g for g in todo_for(user=person, campaign=campaign, today=TODAY) if g.key.startswith("notice-")]
+    keys = ("notice-publish", "notice-close", "certify")
+    groups = [g for g in todo_for(user=person, campaign=campaign, today=TODAY) if g.key in keys]
     assert groups and all(g.count for g in groups)
     for group in groups:
         listed = client.get(group.url).context["page"].paginator.count
