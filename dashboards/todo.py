@@ -7,9 +7,9 @@ work is done.
   DOMAIN.md §2 rule;
 - town official: cases at the town steps, notices to publish, open objections,
   monitoring cases to screen;
-- county official: notices whose minimum days have passed, the approval queue, open objections, special
-  situations awaiting a decision, archive filing and system marking, monitoring cases
-  awaiting the county's decision;
+- county official: notices whose minimum days have passed, open objections, the
+  approval queue, archive filing and system marking, special situations awaiting a
+  decision, monitoring cases awaiting the county's decision;
 - sector department: criteria waiting for its certification.
 
 Every group is a fixed handful of queries (a count, the first rows, and for some how
