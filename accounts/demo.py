@@ -13,6 +13,9 @@ DEMO_ACCOUNTS = [
     ("cadre", "李文华", Role.VILLAGE_CADRE, "610902101201", ""),
     ("cadre2", "王建国", Role.VILLAGE_CADRE, "610902102201", ""),
     ("town", "张晓燕", Role.TOWN_OFFICIAL, "610902101000", ""),
+    # Second officials at the town and the county: the one who cross-checks (3) may not
+    # review (4), the one who closes the notice (5) may not approve (6) (DOMAIN.md §1).
+    ("town2", "杨帆", Role.TOWN_OFFICIAL, "610902101000", ""),
     ("sector", "刘志强", Role.SECTOR, "610902000000", Sector.EDUCATION),
     # The other four departments that certify an exit criterion (DOMAIN.md §3).
     ("sector_poverty", "周海燕", Role.SECTOR, "610902000000", Sector.POVERTY_STATISTICS),
@@ -20,6 +23,7 @@ DEMO_ACCOUNTS = [
     ("sector_health", "郑丽娟", Role.SECTOR, "610902000000", Sector.HEALTH),
     ("sector_water", "孙志明", Role.SECTOR, "610902000000", Sector.WATER),
     ("county", "陈立新", Role.COUNTY_OFFICIAL, "610902000000", ""),
+    ("county2", "黄丽", Role.COUNTY_OFFICIAL, "610902000000", ""),
     ("supervisor", "赵俊峰", Role.CITY_SUPERVISOR, "610900000000", ""),
     ("admin", "系统管理员", Role.ADMIN, None, ""),
 ]

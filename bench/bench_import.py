@@ -201,7 +201,9 @@ def build_workbook(path: Path, *, households: int, members: int, seed: int = SEE
     for _ in range(households):
         village = rng.choice(villages)
         next_seq[village] = next_seq.get(village, 0) + 1
-        fields = demo._household_fields(rng)
+        # A file registers households as 未脱贫: 脱贫状态 is the exit workflow's outcome and
+        # the import refuses any other value (issue 14).
+        fields = demo._household_fields(rng) | {"exit_status": "not_exited", "exit_year": None}
         flags = {"lost_contact": rng.random() < 0.002, "released_prisoner": rng.random() < 0.002}
         household_rows.append(
             {

@@ -10,7 +10,8 @@ work is done.
 - county official: notices whose minimum days have passed, open objections, the
   approval queue, archive filing and system marking, special situations awaiting a
   decision, monitoring cases awaiting the county's decision;
-- sector department: criteria waiting for its certification.
+- sector department: criteria waiting for its certification, against the
+  certification deadline.
 
 Every group is a fixed handful of queries (a count, the first rows, and for some how
 many are late), so a home page costs the same whatever the size of the region; the one
@@ -32,7 +33,9 @@ from django.utils.translation import gettext as _
 from accounts.models import Role, User
 from exits.models import (
     CRITERION_SECTOR,
+    REVIEWS,
     Campaign,
+    CaseStatus,
     CriterionCheck,
     CriterionResult,
     ExitCase,
@@ -42,7 +45,7 @@ from exits.models import (
     SpecialSituation,
     Step,
 )
-from exits.selectors import NoticeState, notice_q, situations_to_investigate
+from exits.selectors import NoticeState, barred_q, notice_q, situations_to_investigate
 from households.idnumbers import MOBILE_RE, parse_id_number
 from households.models import Household, LabourSkill, Member, Relationship
 from monitoring.models import OPEN_STAGES, Measure, MonitoringCase, Stage
@@ -120,9 +123,12 @@ def exit_step_groups(*, user: User, campaign: Campaign, steps, today: datetime.d
         .annotate(head_name=_head_name())
         .order_by("village_id", "household__number")
     )
+    # Not the cases this person may not do (separation of duties): someone else's work.
+    cases = cases.exclude(barred_q(user))
     groups = []
     for step in steps:
-        url = _list_url(campaign, step=step)
+        # The list it links to leaves out the same cases where the step checks others.
+        url = _list_url(campaign, step=step, **({"actionable": "true"} if step in REVIEWS else {}))
         waiting = cases.filter(current_step=step)
         key, title = f"step-{step}", _("待办理第%(n)d步：%(s)s") % {"n": step, "s": Step(step).label}
         if step == Step.APPROVE:
@@ -241,13 +247,22 @@ def situation_group(*, user: User, campaign: Campaign, investigated: bool, today
 
 
 def certification_group(*, user: User, campaign: Campaign, today: datetime.date) -> TodoGroup:
-    """A sector's criteria measured as met and not yet certified; the seed has
-    certification done before the village steps start, so the village deadline applies."""
+    """A sector's criteria measured as met and not yet certified, against the campaign's
+    certification deadline (DOMAIN.md §3: its own, by default the village deadline —
+    the seed has certification done before the village steps start)."""
     criteria = [c for c, sector in CRITERION_SECTOR.items() if sector == user.sector]
     checks = (
         CriterionCheck.objects.visible_to(user)
-        # Only what it can certify: a criterion the registry shows as met (达标).
-        .filter(case__campaign=campaign, criterion__in=criteria, result=CriterionResult.MET, certified_at__isnull=True)
+        # Only what it can certify: a criterion the registry shows as met (达标), on a
+        # case still in progress — the same criteria as the deadline dashboard and the
+        # overdue alert count (exits.scans.certification_overdue).
+        .filter(
+            case__campaign=campaign,
+            case__status=CaseStatus.IN_PROGRESS,
+            criterion__in=criteria,
+            result=CriterionResult.MET,
+            certified_at__isnull=True,
+        )
         .select_related("case__household", "case__village")
         .order_by("case__village_id", "case__household__number")
     )
@@ -265,7 +280,7 @@ def certification_group(*, user: User, campaign: Campaign, today: datetime.date)
         checks,
         _list_url(campaign, uncertified=criteria[0]) if len(criteria) == 1 else _list_url(campaign),
         row,
-        deadline=campaign.village_deadline,
+        deadline=campaign.certification_due,
         today=today,
     )
 

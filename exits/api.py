@@ -12,13 +12,21 @@
     GET  /api/v1/exit-cases/{id}/criteria/             the five criteria with measured values
     POST /api/v1/exit-cases/{id}/criteria/{criterion}/certify/  sector certification {"note"}
     POST /api/v1/exit-cases/{id}/criteria/{criterion}/assess/   village assessment
+    GET  /api/v1/prior-exits/                          exits recorded from before the system
+    POST /api/v1/prior-exits/                          {"household", "year", "document", "note"?} (county)
 
 Refusals are 400 ``{"detail": "…", "reasons": [...], "fields": {...}}``; a lost race is 409.
 """
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -27,13 +35,14 @@ from rest_framework.response import Response
 
 from core.api import RefusalsMixin
 from core.permissions import RoleWritePermission
-from exits import selectors, services
+from exits import gates, selectors, services
 from exits.models import (
     Campaign,
     Criterion,
     CriterionCheck,
     ExitCase,
     Objection,
+    PriorExit,
     Step,
     StepRecord,
 )
@@ -56,9 +65,17 @@ class CampaignSerializer(serializers.ModelSerializer):
         model = Campaign
         fields = [
             "id", "year", "name", "income_line", "village_deadline", "town_deadline", "county_deadline",
-            "marking_deadline", "step_levels", "notice_min_days", "school_age_min", "school_age_max", "is_active",
+            "marking_deadline", "certification_due", "step_levels", "step_gates", "notice_min_days",
+            "school_age_min", "school_age_max", "is_active",
         ]  # fmt: skip
         read_only_fields = fields
+
+    certification_due = serializers.DateField(read_only=True)
+    step_gates = serializers.SerializerMethodField()
+
+    def get_step_gates(self, campaign: Campaign) -> dict[str, list[str]]:
+        """Every step's gates as they apply (the defaults filled in)."""
+        return {str(step): campaign.gates_for(step) for step in Step.values}
 
 
 class CriterionSerializer(serializers.ModelSerializer):
@@ -74,7 +91,7 @@ class CriterionSerializer(serializers.ModelSerializer):
         fields = [
             "criterion", "criterion_display", "result", "result_display", "measured", "failures", "measured_at",
             "assessment", "assessment_note", "assessed_by", "assessed_at", "sector", "certified_by",
-            "certified_at", "certification_note", "is_passed",
+            "certified_at", "certification_note", "lapse_note", "is_passed",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -132,14 +149,30 @@ class ExitCaseSerializer(serializers.ModelSerializer):
         }
 
 
+class BlockerSerializer(serializers.Serializer):
+    gate = serializers.CharField()
+    label = serializers.CharField()
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
 class ExitCaseDetailSerializer(ExitCaseSerializer):
     criteria = CriterionSerializer(many=True, read_only=True)
     steps = StepRecordSerializer(many=True, read_only=True)
     objections = ObjectionSerializer(many=True, read_only=True)
+    blockers = serializers.SerializerMethodField(help_text="当前步骤尚不满足的前置条件（按最近一次测算）")
 
     class Meta(ExitCaseSerializer.Meta):
-        fields = [*ExitCaseSerializer.Meta.fields, "criteria", "steps", "objections"]
+        fields = [*ExitCaseSerializer.Meta.fields, "criteria", "steps", "objections", "blockers"]
         read_only_fields = fields
+
+    @extend_schema_field(BlockerSerializer(many=True))
+    def get_blockers(self, case: ExitCase) -> list[dict]:
+        if case.is_done:
+            return []
+        return [
+            {"gate": b.gate, "label": b.label, "reasons": list(b.reasons)}
+            for b in gates.blockers(case, case.current_step)
+        ]
 
 
 class EnrolSerializer(serializers.Serializer):
@@ -236,7 +269,7 @@ class ExitCaseViewSet(ExitErrorsMixin, mixins.CreateModelMixin, viewsets.ReadOnl
         cases = selectors.case_list(user=self.request.user)
         if self.action != "list":
             cases = cases.prefetch_related("criteria__assessed_by", "criteria__certified_by", "steps__completed_by",
-                                           "objections__resolved_by")  # fmt: skip
+                                           "objections__resolved_by", "household__special_situations")  # fmt: skip
         return cases
 
     def get_serializer_class(self):
@@ -372,3 +405,51 @@ class ExitCaseViewSet(ExitErrorsMixin, mixins.CreateModelMixin, viewsets.ReadOnl
             home_taught=data.get("home_taught"),
         )
         return Response(CriterionSerializer(check).data)
+
+
+class PriorExitSerializer(serializers.ModelSerializer):
+    household_number = serializers.CharField(source="household.number", read_only=True)
+    recorded_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = PriorExit
+        fields = ["id", "household", "household_number", "year", "document", "note", "recorded_by", "recorded_at"]
+        read_only_fields = fields
+
+
+class PriorExitInputSerializer(serializers.Serializer):
+    household = serializers.IntegerField(help_text="户的 id（本人管辖范围内）")
+    year = serializers.IntegerField(help_text="脱贫年度")
+    document = serializers.CharField(help_text="批准退出的文件名称及文号", allow_blank=True)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="历史脱贫登记列表"),
+    create=extend_schema(
+        summary="登记一户系统启用前的脱贫（县级）",
+        request=PriorExitInputSerializer,
+        responses={201: PriorExitSerializer, 400: ERROR_RESPONSE},
+    ),
+)
+class PriorExitViewSet(ExitErrorsMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Exits from before the system (历史脱贫登记): the recorded path by which a county
+    loading its registry sets 脱贫状态, with year and document (DOMAIN.md §4)."""
+
+    permission_classes = [IsAuthenticated, RoleWritePermission]
+    serializer_class = PriorExitSerializer
+
+    def get_queryset(self):
+        return PriorExit.objects.visible_to(self.request.user).select_related("household", "recorded_by")
+
+    def create(self, request, *args, **kwargs):
+        serializer = PriorExitInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        household = Household.objects.visible_to(request.user).filter(pk=data["household"]).first()
+        if household is None:
+            raise ValidationError({"household": ["户不存在或不在您的管辖范围内。"]})
+        record = services.prior_exit_record(
+            by=request.user, household=household, year=data["year"], document=data["document"], note=data["note"]
+        )
+        return Response(PriorExitSerializer(record).data, status=status.HTTP_201_CREATED)

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from exits.models import Campaign, Criterion, CriterionResult
 from households.idnumbers import age_on
@@ -176,3 +177,54 @@ def measure(campaign: Campaign, data: RegistryData, *, home_taught: set[int] = f
         Criterion.MEDICAL: measure_medical(campaign, data),
         Criterion.WATER: measure_water(campaign, data),
     }
+
+
+# What each key of ``CriterionCheck.measured`` means, for people reading a lapse note
+# or the history (never raw Python values).
+MEASURED_LABELS = {
+    "year": _lazy("收入年度"),
+    "per_capita": _lazy("人均纯收入"),
+    "line": _lazy("收入标准"),
+    "grade": _lazy("住房鉴定等级"),
+    "appraised_on": _lazy("鉴定日期"),
+    "outcome": _lazy("改造或搬迁结果"),
+    "age_range": _lazy("义务教育年龄"),
+    "of_age": _lazy("义务教育阶段人数"),
+    "home_taught": _lazy("送教上门成员"),
+    "members": _lazy("成员数"),
+    "family_doctor": _lazy("家庭医生签约人数"),
+    "assessed_on": _lazy("评估日期"),
+    "quality_ok": _lazy("水质达标"),
+    "litres_per_person_day": _lazy("每人每天水量（升）"),
+    "piped_to_house": _lazy("自来水入户"),
+    "round_trip_minutes": _lazy("取水往返时间（分钟）"),
+    "reliability_percent": _lazy("供水保证率（%）"),
+}
+
+
+def measured_label(key: str) -> str:
+    return str(MEASURED_LABELS.get(key, key))
+
+
+def measured_value(value) -> str:
+    """One measured value as a person reads it (no Python literals)."""
+    if value in (None, "", [], {}):
+        return "—"
+    if isinstance(value, bool):
+        return str(_("是") if value else _("否"))
+    if isinstance(value, list):
+        return (
+            "–".join(map(str, value))
+            if len(value) == 2 and all(isinstance(v, int) for v in value)
+            else "、".join(map(str, value))
+        )
+    if isinstance(value, dict):
+        return describe_measured(value)
+    return str(value)
+
+
+def describe_measured(measured: dict | None) -> str:
+    """ "人均纯收入 5210.00；收入标准 4000.00": a measurement for the history panel."""
+    if not measured:
+        return "—"
+    return "；".join(f"{measured_label(key)} {measured_value(value)}" for key, value in measured.items())

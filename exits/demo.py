@@ -31,6 +31,7 @@ from exits.models import (
     CriterionResult,
     ExitCase,
     Objection,
+    PriorExit,
     Step,
     StepRecord,
 )
@@ -98,9 +99,14 @@ def seed_exit_cases(*, share: float = 0.8, seed: int = 2020) -> dict[str, int]:
     rng = random.Random(seed)
     campaign = demo_campaign()
     users = {u.role: u for u in User.objects.filter(username__in=["cadre", "town", "county"])}
+    # Separation of duties (exits.models.REVIEWS): the second town official cross-checks,
+    # the second county official closes the notice.
+    seconds = {u.role: u for u in User.objects.filter(username__in=["town2", "county2"])}
+    users["seconds"] = {role: seconds.get(role, users.get(role)) for role in (Role.TOWN_OFFICIAL, Role.COUNTY_OFFICIAL)}
     certifiers = {u.sector: u for u in User.objects.filter(role=Role.SECTOR, username__startswith="sector")}
-    if len(users) < 3:
+    if len(users) < 4:
         return {"cases": 0}
+    prior_exits_seed(users[Role.COUNTY_OFFICIAL])
     enrolled = ExitCase.objects.filter(campaign=campaign).values("household_id")
     eligible = list(
         Household.objects.filter(exit_status=ExitStatus.NOT_EXITED, identification_year__lt=campaign.year)
@@ -128,8 +134,9 @@ def _seed_chunk(campaign, chunk, rng, users, certifiers) -> int:
         results = measure(campaign, registry[household_id])
         all_met = all(m.result == CriterionResult.MET for m in results.values())
         stop = rng.choices(list(STOP_WEIGHTS), weights=list(STOP_WEIGHTS.values()))[0]
-        if stop > Step.APPROVE and not all_met:
-            stop = rng.choice([1, 2, 3, 4, 5, 6])  # a failing household is not approved
+        if stop > Step.VERIFY and not all_met:
+            # Every criterion is met before 民主评议 (exits.gates): a failing household waits at step 1 or 2.
+            stop = rng.choice([1, 2])
         case = {
             "id": case_id,
             "campaign_id": campaign.pk,
@@ -150,6 +157,8 @@ def _seed_chunk(campaign, chunk, rng, users, certifiers) -> int:
             month, day = STEP_DAYS[step]
             done = datetime.date(2020, month, day + rng.randint(-2, 2))
             level_user = users[Role.TOWN_OFFICIAL if step in (3, 4) else Role.COUNTY_OFFICIAL]
+            if step in (Step.CROSS_CHECK, Step.NOTICE):
+                level_user = users["seconds"][Role.TOWN_OFFICIAL if step == Step.CROSS_CHECK else Role.COUNTY_OFFICIAL]
             if step <= 2:
                 level_user = users[Role.VILLAGE_CADRE]
             steps.append(
@@ -186,10 +195,11 @@ def _seed_chunk(campaign, chunk, rng, users, certifiers) -> int:
             exited.append(household_id)
         for criterion, measurement in results.items():
             certifier = certifiers.get(_sector(criterion))
+            # Certified before the notice opens (exits.gates); earlier, most are.
             certified = (
                 measurement.result == CriterionResult.MET
                 and certifier is not None
-                and (stop >= Step.APPROVE or rng.random() < 0.6)
+                and (stop >= Step.NOTICE or rng.random() < 0.6)
             )
             checks.append(
                 {
@@ -206,6 +216,8 @@ def _seed_chunk(campaign, chunk, rng, users, certifiers) -> int:
                     "certified_by_id": certifier.pk if certified else None,
                     "certified_at": _at(datetime.date(2020, 10, 5), rng) if certified else None,
                     "certification_note": "行业数据比对一致" if certified else "",
+                    "certified_measured": measurement.measured if certified else None,
+                    "lapse_note": "",
                 }
             )
         del case["cross_unit"]
@@ -226,6 +238,28 @@ def _seed_chunk(campaign, chunk, rng, users, certifiers) -> int:
             households, Household, ["exit_status", "exit_year", "version"], default_change_reason="演示数据：系统标注"
         )
     return len(cases)
+
+
+def prior_exits_seed(county_user: User) -> int:
+    """The demo registry's households that exited before 2020 (已脱贫, and 返贫 ones that
+    had exited) get their 历史脱贫登记, as a county loading its registry would record them."""
+    rows = [
+        {
+            "household_id": pk,
+            "year": year,
+            "document": f"{year}年度贫困户退出批准文件（演示）",
+            "note": "",
+            "recorded_by_id": county_user.pk,
+            "recorded_at": timezone.now(),
+        }
+        for pk, year in Household.objects.exclude(exit_status=ExitStatus.NOT_EXITED)
+        .filter(prior_exit__isnull=True, exit_cases__isnull=True)
+        .values_list("pk", "exit_year")
+    ]
+    for row_id, row in zip(allocate_ids(PriorExit, len(rows)), rows, strict=True):
+        row["id"] = row_id
+    bulk_insert_with_history(PriorExit, rows, change_reason="演示数据：历史脱贫登记")
+    return len(rows)
 
 
 def _sector(criterion: str) -> str:

@@ -3,6 +3,8 @@ and names what is missing, and the view puts each message next to its field."""
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -216,3 +218,25 @@ class DecisionForm(forms.Form):
         label=_("处理决定"), choices=SituationDecision.choices, required=False, widget=forms.RadioSelect
     )
     note = _text(_("决定说明"))
+
+
+class PriorExitForm(forms.Form):
+    """历史脱贫登记: the households one approval document let exit before the system."""
+
+    numbers = forms.CharField(
+        label=_("户编号"),
+        help_text=_("每行一个，可从 Excel 整列粘贴；也可用逗号、空格分隔。"),
+        widget=forms.Textarea(attrs={"rows": 5, "class": "form-control font-monospace", "autocomplete": "off"}),
+    )
+    year = forms.CharField(
+        label=_("脱贫年度"), widget=forms.TextInput(attrs={"class": "form-control", "inputmode": "numeric"})
+    )
+    document = forms.CharField(
+        label=_("依据文件"),
+        help_text=_("批准退出的文件名称及文号，如“汉滨政发〔2019〕12号”。"),
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+    note = _text(_("说明"))
+
+    def clean_numbers(self):
+        return [n for n in re.split(r"[\s,，、;；]+", self.cleaned_data["numbers"]) if n]

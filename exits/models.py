@@ -66,12 +66,14 @@ DEFAULT_STEP_LEVELS = {
     "8": Level.MARKING,
 }
 
-# Reviewing steps and the steps whose work they check: the person completing one must
-# not be the person who completed any step it checks (separation of duties, §1).
+# Separation of duties (DOMAIN.md §1, §4), one declared table: the person completing a
+# step must not be the person who completed any step it checks. The service refuses,
+# the case page names who may not act before anyone tries. (Issue 14 asks at least
+# 4 ≠ 3, 6 ≠ 5, 3–4 ≠ 1–2, 6 ≠ 3–4.)
 REVIEWS = {
     Step.CROSS_CHECK: (Step.VERIFY, Step.APPRAISE),
-    Step.REVIEW: (Step.VERIFY, Step.APPRAISE),
-    Step.APPROVE: (Step.CROSS_CHECK, Step.REVIEW),
+    Step.REVIEW: (Step.VERIFY, Step.APPRAISE, Step.CROSS_CHECK),
+    Step.APPROVE: (Step.CROSS_CHECK, Step.REVIEW, Step.NOTICE),
 }
 
 # National current-price poverty lines (DOMAIN.md §3.1): the default income line of a
@@ -96,6 +98,12 @@ class Campaign(models.Model):
     county_deadline = models.DateField(_("县级完成时限"))
     marking_deadline = models.DateField(_("系统标注时限"))
     step_levels = models.JSONField(_("步骤所属层级"), default=dict)
+    # Which gates (exits.gates.Gate) must hold before each step can be done; empty
+    # means the defaults of exits.gates.DEFAULT_STEP_GATES (DOMAIN.md §3–4).
+    step_gates = models.JSONField(_("各步骤前置条件"), default=dict, blank=True)
+    # Sector certification (行业部门达标认定) comes before the village's work (seed);
+    # empty means the village deadline.
+    certification_deadline = models.DateField(_("达标认定时限"), null=True, blank=True)
     notice_min_days = models.PositiveSmallIntegerField(_("公示最少天数"), default=7)
     school_age_min = models.PositiveSmallIntegerField(_("义务教育起始年龄"), default=6)
     school_age_max = models.PositiveSmallIntegerField(_("义务教育截止年龄"), default=15)
@@ -135,6 +143,15 @@ class Campaign(models.Model):
 
     def deadline_for(self, step: int) -> datetime.date:
         return self.deadline_for_level(self.level_of(step))
+
+    @property
+    def certification_due(self) -> datetime.date:
+        return self.certification_deadline or self.village_deadline
+
+    def gates_for(self, step: int) -> list[str]:
+        from exits.gates import gates_for_step  # the table lives with the gates
+
+        return gates_for_step(self, step)
 
 
 class CaseStatus(models.TextChoices):
@@ -222,6 +239,12 @@ class CriterionResult(models.TextChoices):
     PENDING = "pending", _("待认定")
 
 
+def _describe_measured(value) -> str:
+    from exits.criteria import describe_measured  # criteria.py imports this module
+
+    return describe_measured(value)
+
+
 class CriterionCheckQuerySet(ScopedQuerySet):
     region_lookup = "case__village__code"
 
@@ -261,8 +284,20 @@ class CriterionCheck(models.Model):
     )
     certified_at = models.DateTimeField(_("认定时间"), null=True, blank=True)
     certification_note = models.TextField(_("认定意见"), blank=True)
+    # What the sector certified: the measured values at that moment. A certification
+    # stands only while the registry still measures exactly this (DOMAIN.md §3: "a
+    # certification lapses when the data it certified changes").
+    certified_measured = models.JSONField(_("认定时的测算数据"), null=True, blank=True)
+    # Why the last certification lapsed, shown on the case page until certified again.
+    lapse_note = models.TextField(_("认定失效原因"), blank=True)
 
     history = HistoricalRecords(verbose_name=_("退出标准变更记录"))
+    # How the 变更记录 panel shows the measurements: labelled values, not Python dicts.
+    HISTORY_DISPLAY = {
+        "measured": lambda v: _describe_measured(v),
+        "certified_measured": lambda v: _describe_measured(v),
+        "failures": lambda v: "；".join(map(str, v)),
+    }
     objects = CriterionCheckQuerySet.as_manager()
 
     class Meta:
@@ -504,3 +539,40 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class PriorExitQuerySet(ScopedQuerySet):
+    region_lookup = "household__village__code"
+
+
+class PriorExit(models.Model):
+    """An exit from before the system was in use (历史脱贫登记): a county loading its
+    registry records, per household, the year and the document it exited under. Next
+    to step 8 and the confirmed relapse it is the only path that writes 脱贫状态
+    (DOMAIN.md §4: the outcome belongs to the workflow, not to the registry form)."""
+
+    household = models.OneToOneField(
+        "households.Household", verbose_name=_("贫困户"), on_delete=models.PROTECT, related_name="prior_exit"
+    )
+    year = models.PositiveSmallIntegerField(_("脱贫年度"))
+    document = models.CharField(_("依据文件"), max_length=200, help_text=_("批准退出的文件名称及文号"))
+    note = models.TextField(_("说明"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("登记人"), on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+
+    history = HistoricalRecords(verbose_name=_("历史脱贫登记变更记录"))
+    objects = PriorExitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("历史脱贫登记")
+        verbose_name_plural = _("历史脱贫登记")
+        ordering = ["-recorded_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(year__gte=2014), name="prior_exit_year_from_2014"),
+            models.CheckConstraint(condition=~Q(document=""), name="prior_exit_document_required"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household} {self.year}"

@@ -12,8 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from exits import gates
 from exits.models import (
     DONE,
+    REVIEWS,
     STEP_COUNT,
     Campaign,
     Criterion,
@@ -25,6 +27,7 @@ from exits.models import (
     SituationKind,
     SpecialSituation,
     Step,
+    StepRecord,
 )
 from households.models import ExitStatus, Household, Member, Relationship
 from households.selectors import RegionChoiceFilter, search_households
@@ -70,6 +73,19 @@ def notice_q(state: str, campaigns: list[Campaign], *, today: datetime.date | No
     return at_notice & Q(notice_started_on__isnull=False) & ~over  # running
 
 
+def barred_q(user: User) -> Q:
+    """Cases whose current step ``user`` may not do because they did a step it checks
+    (separation of duties, exits.models.REVIEWS): left out of their 我的待办 and, with
+    ``?actionable=true``, of the list it links to."""
+    condition = Q(pk__in=[])
+    for step, checked in REVIEWS.items():
+        did_checked = StepRecord.objects.filter(
+            case_id=OuterRef("pk"), is_reset=False, completed_by_id=user.pk, step__in=checked
+        )
+        condition |= Q(current_step=step) & Exists(did_checked)
+    return condition
+
+
 def case_list(*, user: User) -> QuerySet[ExitCase]:
     head = Member.objects.filter(household_id=OuterRef("household_id"), relationship=Relationship.HEAD)
     return (
@@ -91,8 +107,43 @@ def case_list(*, user: User) -> QuerySet[ExitCase]:
     )
 
 
+# What exits.gates reads of a case; prefetched, a page of cases costs four queries.
+GATE_PREFETCH = ("criteria", "objections", "steps", "household__special_situations")
+
+
+def with_blockers(cases) -> list[ExitCase]:
+    """``cases`` with ``.blockers``: the gates of each case's current step that do not
+    hold on its last measurement (the list and the batch panel show them before anyone
+    submits). Works on a page of cases: four queries whatever its size."""
+    from django.db.models import prefetch_related_objects
+
+    cases = list(cases)
+    prefetch_related_objects(cases, *GATE_PREFETCH)
+    for case in cases:
+        case.blockers = [] if case.is_done else gates.blockers(case, case.current_step)
+    return cases
+
+
+def notice_list_cases(*, user: User, campaign: Campaign) -> QuerySet[ExitCase]:
+    """The households the printable notice (公示名单) names as 拟退出: in the notice or past
+    it, and passing every notice gate (exits.gates.NOTICE_GATES) at the moment it is
+    printed — a case whose criterion or certification lapsed, or that became 失联 since,
+    drops off the list until it passes again (issue 14)."""
+    cases = (
+        case_list(user=user)
+        .filter(campaign=campaign, current_step__gte=Step.NOTICE)
+        .exclude(notice_started_on__isnull=True, current_step=Step.NOTICE)
+    )
+    return cases.filter(gates.passes_q(campaign, gates.notice_gates(campaign)))
+
+
 def case_get(*, user: User, pk: int) -> ExitCase:
-    return ExitCase.objects.visible_to(user).select_related("campaign", "household", "village").get(pk=pk)
+    return (
+        ExitCase.objects.visible_to(user)
+        .select_related("campaign", "household", "village")
+        .prefetch_related(*GATE_PREFETCH, "steps__completed_by")
+        .get(pk=pk)
+    )
 
 
 def campaign_list() -> QuerySet[Campaign]:
@@ -126,10 +177,17 @@ class ExitCaseFilter(django_filters.FilterSet):
         label=_("公示"), choices=NoticeState.choices, method="filter_notice", empty_label=_("不限")
     )
     q = django_filters.CharFilter(label=_("搜索"), method="filter_q")
+    actionable = django_filters.BooleanFilter(label=_("本人可办理"), method="filter_actionable")
 
     class Meta:
         model = ExitCase
-        fields = ["campaign", "region", "step", "overdue", "failing", "uncertified", "notice", "q"]
+        fields = ["campaign", "region", "step", "overdue", "failing", "uncertified", "notice", "q", "actionable"]
+
+    def filter_actionable(self, queryset, name, value):
+        user = getattr(self.request, "user", None)
+        if value is None or user is None or not user.is_authenticated:
+            return queryset
+        return queryset.exclude(barred_q(user)) if value else queryset.filter(barred_q(user))
 
     def filter_overdue(self, queryset, name, value):
         if value is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,8 +25,10 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Role, User
+from core.bulk import in_chunks
 from core.errors import Refusal
-from exits.criteria import load_registry_data, measure
+from exits import gates
+from exits.criteria import load_registry_data, measure, measured_label, measured_value
 from exits.models import (
     CRITERION_SECTOR,
     DONE,
@@ -41,6 +43,7 @@ from exits.models import (
     Level,
     Objection,
     ObjectionStatus,
+    PriorExit,
     SituationDecision,
     SituationKind,
     SpecialSituation,
@@ -48,6 +51,7 @@ from exits.models import (
     StepRecord,
 )
 from households.models import ExitStatus, Household
+from households.normalize import CONTROL_CHARACTERS, has_control_characters
 from regions.models import Region
 from regions.scoping import code_visible_to
 
@@ -95,24 +99,6 @@ def _require_scope(by: User, case: ExitCase) -> None:
 # --- campaigns -------------------------------------------------------------------------
 
 
-def unresolved_situations(campaign: Campaign, household: Household) -> list[str]:
-    """The special situations (失联, 刑满释放) of a household that have no decision to proceed."""
-    flagged = []
-    if household.lost_contact:
-        flagged.append(SituationKind.LOST_CONTACT)
-    if household.released_prisoner:
-        flagged.append(SituationKind.RELEASED_PRISONER)
-    if not flagged:
-        return []
-    # .all() so a list that prefetched ``household.special_situations`` asks nothing more.
-    decided = {
-        s.kind
-        for s in household.special_situations.all()
-        if s.campaign_id == campaign.pk and s.decision == SituationDecision.PROCEED
-    }
-    return [str(SituationKind(kind).label) for kind in flagged if kind not in decided]
-
-
 # --- enrolment ------------------------------------------------------------------------
 
 
@@ -124,8 +110,7 @@ def enrolment_refusals(campaign: Campaign, household: Household) -> list[str]:
         reasons.append(_("该户已脱贫（%(y)s年），不能再纳入退出。") % {"y": household.exit_year})
     if household.identification_year == campaign.year:
         reasons.append(_("该户为%(y)d年新识别的贫困户，当年识别不能当年退出。") % {"y": campaign.year})
-    for label in unresolved_situations(campaign, household):
-        reasons.append(_("该户标记为%(kind)s，须先登记调查核实情况并由县级审批人员作出处理决定。") % {"kind": label})
+    reasons += gates.situation_reasons(campaign, household)
     if ExitCase.objects.filter(campaign=campaign, household=household).exists():
         reasons.append(_("该户已纳入“%(c)s”。") % {"c": campaign.name})
     return reasons
@@ -162,6 +147,7 @@ class BatchOutcome:
     label: str
     case: ExitCase | None = None
     error: str = ""
+    gates: list[str] = field(default_factory=list)  # the gates that block it, by name
 
     @property
     def ok(self) -> bool:
@@ -184,12 +170,13 @@ def cases_enrol(*, by: User, campaign: Campaign, households: Iterable[Household]
 # --- criteria ---------------------------------------------------------------------------
 
 
-def criteria_refresh(cases: list[ExitCase]) -> None:
+def criteria_refresh(cases: list[ExitCase], *, by: User | None = None) -> None:
     """Measure the five criteria of ``cases`` from the registry as it is now.
 
-    A criterion that is no longer met loses its certification (the sector certified
-    something that has changed); a village assessment stands in only for data the
-    registry lacks (待认定).
+    A certification stands only on what it certified (DOMAIN.md §3): when the measured
+    result or values differ from the snapshot taken at certification, it lapses — the
+    history row keeps who certified what, and ``lapse_note`` tells the case page why.
+    A village assessment stands in only for data the registry lacks (待认定).
     """
     if not cases:
         return
@@ -218,15 +205,48 @@ def criteria_refresh(cases: list[ExitCase]) -> None:
                 if result == CriterionResult.PENDING and check.assessment:
                     result = check.assessment
                 check.result, check.measured, check.failures = result, measurement.measured, measurement.failures
-                if result != CriterionResult.MET:
+                reason = _("按建档立卡数据测算")
+                if check.is_certified and (result != CriterionResult.MET or check.measured != check.certified_measured):
+                    check.lapse_note = _lapse_note(check, now)
                     check.certified_at, check.certified_by, check.certification_note = None, None, ""
+                    check.certified_measured = None
+                    reason = _("数据变化，行业部门认定失效：%(why)s") % {"why": check.lapse_note}
                 if tuple(getattr(check, name) for name in watched) != before or check.measured_at is None:
-                    check._change_reason = _("按建档立卡数据测算")
+                    check._change_reason = reason
+                    check._history_user = by
                     changed.append(check)
                 check.measured_at = check.measured_at or now
         for check in changed:
             check.measured_at = now
             check.save()
+
+
+def _lapse_note(check: CriterionCheck, now) -> str:
+    """ "人均纯收入 5210.00 → 500.00（2020-10-21 09:30）": what changed under a certification."""
+    old, new = check.certified_measured or {}, check.measured or {}
+    parts = []
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key):
+            parts.append(f"{measured_label(key)} {measured_value(old.get(key))} → {measured_value(new.get(key))}")
+    if check.result != CriterionResult.MET:
+        parts.append(_("测算结果为“%(r)s”") % {"r": check.get_result_display()})
+    when = timezone.localtime(now).strftime("%Y-%m-%d %H:%M")
+    return f"{'；'.join(parts) or _('测算数据已变化')}（{when}）"
+
+
+def cases_remeasure(*, household_ids: Iterable[int], by: User | None = None) -> None:
+    """Data changes reach the case (DOMAIN.md §4): after any registry write to these
+    households, re-measure the open exit cases in the caller's transaction, so a
+    certification of data that changed lapses at once, on every path that writes."""
+    ids = {int(pk) for pk in household_ids if pk is not None}
+    if not ids:
+        return
+    cases = []
+    for chunk in in_chunks(sorted(ids)):
+        cases += list(
+            ExitCase.objects.filter(household_id__in=chunk, status=CaseStatus.IN_PROGRESS).select_related("campaign")
+        )
+    criteria_refresh(cases, by=by)
 
 
 @transaction.atomic
@@ -282,6 +302,8 @@ def criterion_certify(*, by: User, check: CriterionCheck, note: str = "") -> Cri
     check.certified_by = by
     check.certified_at = timezone.now()
     check.certification_note = str(note or "").strip()
+    check.certified_measured = check.measured  # what was certified; a change lapses it
+    check.lapse_note = ""
     check._history_user = by
     check.save()
     return check
@@ -391,9 +413,40 @@ def clean_step_data(case: ExitCase, step: int, data: dict, *, by: User) -> dict:
     return out
 
 
+def separation_refusals(case: ExitCase, step: int, *, by: User) -> list[str]:
+    """Who may not complete ``step`` because they completed a step it checks (the
+    declared table ``exits.models.REVIEWS``)."""
+    standing = {r.step: r for r in case.steps.all() if not r.is_reset}
+    reasons = []
+    for checked in REVIEWS.get(step, ()):
+        record = standing.get(checked)
+        if record is not None and record.completed_by_id == by.pk:
+            reasons.append(
+                _("您办理了第%(c)d步“%(cl)s”，不能再办理复核它的第%(s)d步“%(sl)s”。")
+                % {"c": checked, "cl": _step_label(checked), "s": step, "sl": _step_label(step)}
+            )
+    return reasons
+
+
+def separation_excluded(case: ExitCase, step: int) -> list[tuple[User, list[int]]]:
+    """The people barred from ``step`` and the checked steps they did: for the case
+    page, before anyone tries."""
+    barred: dict[int, tuple[User, list[int]]] = {}
+    for record in case.steps.all():
+        if not record.is_reset and record.step in REVIEWS.get(step, ()):
+            barred.setdefault(record.completed_by_id, (record.completed_by, []))[1].append(record.step)
+    return list(barred.values())
+
+
 def step_refusals(case: ExitCase, step: int, *, by: User, refresh: bool = True) -> list[str]:
     """Everything that stops ``by`` from completing ``step`` of ``case`` now (besides its
-    record). ``refresh=False`` for display: no re-measuring (see approval_refusals)."""
+    record): order, role, separation of duties and the step's gates (exits.gates).
+
+    ``refresh`` re-measures the criteria first (a write): the step service does; a
+    page that only shows what blocks a case reads the last measurement, and with
+    ``criteria``, ``steps``, ``objections`` and ``household__special_situations``
+    prefetched it asks the database nothing.
+    """
     campaign = case.campaign
     if case.is_done:
         return [_("该户已完成全部退出程序。")]
@@ -409,35 +462,19 @@ def step_refusals(case: ExitCase, step: int, *, by: User, refresh: bool = True) 
             _("第%(s)d步“%(label)s”由%(role)s办理。")
             % {"s": step, "label": _step_label(step), "role": Role(role).label}
         )
-    standing = {r.step: r for r in case.steps.filter(is_reset=False)}
-    for checked in REVIEWS.get(step, ()):
-        record = standing.get(checked)
-        if record is not None and record.completed_by_id == by.pk:
-            reasons.append(
-                _("您办理了第%(c)d步“%(cl)s”，不能再办理复核它的第%(s)d步“%(sl)s”。")
-                % {"c": checked, "cl": _step_label(checked), "s": step, "sl": _step_label(step)}
-            )
-    if step == Step.NOTICE:
-        reasons += notice_close_refusals(case)
-    if step == Step.APPROVE:
-        reasons += approval_refusals(case, refresh=refresh)
-    return reasons
+    reasons += separation_refusals(case, step, by=by)
+    if refresh:
+        criteria_refresh([case], by=by)
+    found = gates.blocker_messages(gates.blockers(case, step))
+    if found and step > Step.APPROVE:
+        # After approval the way back is the county's (DOMAIN.md §4).
+        found.append(_("该户数据在批准后发生变化，须由县级审批人员退回案件重新核查。"))
+    return reasons + found
 
 
 def notice_close_refusals(case: ExitCase) -> list[str]:
-    reasons = []
-    if case.notice_started_on is None:
-        return [_("尚未开始公示，请先发布公示。")]
-    ends = notice_ends_on(case)
-    if timezone.localdate() < ends:
-        reasons.append(
-            _("公示期至少%(d)d天，最早可于%(end)s结束公示。")
-            % {"d": case.campaign.notice_min_days, "end": ends.isoformat()}
-        )
-    open_count = case.objections.filter(status=ObjectionStatus.OPEN).count()
-    if open_count:
-        reasons.append(_("有%(n)d条公示异议尚未处理完毕。") % {"n": open_count})
-    return reasons
+    """Why the notice of ``case`` cannot close now (its step-5 gates)."""
+    return gates.blocker_messages(gates.blockers(case, Step.NOTICE))
 
 
 def notice_ends_on(case: ExitCase) -> datetime.date | None:
@@ -447,33 +484,12 @@ def notice_ends_on(case: ExitCase) -> datetime.date | None:
 
 
 def approval_refusals(case: ExitCase, *, refresh: bool = True) -> list[str]:
-    """Approval needs all five criteria passed and certified, steps 1–5 done, no open
-    objection and no unresolved special situation (DOMAIN.md §4).
-
-    ``refresh`` re-measures the criteria first (a write): the approval itself does; a
-    page that only shows what blocks a case reads the last measurement, and with
-    ``criteria``, ``steps``, ``objections`` and ``household__special_situations``
-    prefetched it asks the database nothing.
-    """
-    reasons = []
+    """What stops approval (step 6) besides who approves: the step's gates — all five
+    criteria passed and certified, steps 1–5 done, no open objection, no unresolved
+    special situation (DOMAIN.md §4). ``refresh`` as in ``step_refusals``."""
     if refresh:
         criteria_refresh([case])
-    for check in case.criteria.all():
-        if check.result != CriterionResult.MET:
-            detail = "；".join(check.failures) or check.get_result_display()
-            reasons.append(_("“%(c)s”未达标：%(d)s") % {"c": check.get_criterion_display(), "d": detail})
-        elif not check.is_certified:
-            sector = CRITERION_SECTOR[Criterion(check.criterion)]
-            reasons.append(_("“%(c)s”尚未经%(s)s部门认定。") % {"c": check.get_criterion_display(), "s": sector.label})
-    done = {record.step for record in case.steps.all() if not record.is_reset}
-    missing = [s for s in range(Step.VERIFY, Step.APPROVE) if s not in done]
-    if missing:
-        reasons.append(_("第%(steps)s步尚未完成。") % {"steps": "、".join(f"{s}（{_step_label(s)}）" for s in missing)})
-    if any(objection.status == ObjectionStatus.OPEN for objection in case.objections.all()):
-        reasons.append(_("有公示异议尚未处理。"))
-    for label in unresolved_situations(case.campaign, case.household):
-        reasons.append(_("该户为%(kind)s，尚无县级处理决定。") % {"kind": label})
-    return reasons
+    return gates.blocker_messages(gates.blockers(case, Step.APPROVE))
 
 
 def step_complete(*, by: User, case: ExitCase, step: int, data: dict | None = None) -> StepRecord:
@@ -482,6 +498,7 @@ def step_complete(*, by: User, case: ExitCase, step: int, data: dict | None = No
         case = ExitCase.objects.select_related("campaign", "household").get(pk=case.pk)
         _require_scope(by, case)
         reasons = step_refusals(case, step, by=by)
+        blocked = [b.label for b in gates.blockers(case, step)] if case.current_step == step else []
         field_errors: dict[str, list[str]] = {}
         cleaned: dict = {}
         try:
@@ -489,7 +506,9 @@ def step_complete(*, by: User, case: ExitCase, step: int, data: dict | None = No
         except ExitError as error:
             field_errors = error.fields
         if reasons or field_errors:
-            raise ExitError(reasons, fields=field_errors)
+            error = ExitError(reasons, fields=field_errors)
+            error.gates = blocked
+            raise error
         next_step = step + 1
         claimed = ExitCase.objects.filter(pk=case.pk, current_step=step).update(
             current_step=next_step,
@@ -539,7 +558,9 @@ def steps_complete(*, by: User, cases: Iterable[ExitCase], step: int, data: dict
             step_complete(by=by, case=case, step=step, data=data)
             outcomes.append(BatchOutcome(label, case))
         except ExitError as error:
-            outcomes.append(BatchOutcome(label, case, error="；".join(error.all_messages)))
+            outcomes.append(
+                BatchOutcome(label, case, error="；".join(error.all_messages), gates=getattr(error, "gates", []))
+            )
         except ExitConflict as conflict:
             outcomes.append(BatchOutcome(label, case, error=conflict.message))
     return outcomes
@@ -560,6 +581,12 @@ def notice_open(*, by: User, case: ExitCase, start: datetime.date | str | None =
         )
     if case.notice_started_on is not None:
         raise ExitError(_("公示已于%(d)s开始。") % {"d": case.notice_started_on.isoformat()})
+    # The notice names the household as 拟退出 in public: the seed wants the sector's
+    # certification done before (DOMAIN.md §3), so the notice gates hold first.
+    criteria_refresh([case], by=by)
+    blocked = gates.blocker_messages(gates.notice_blockers(case))
+    if blocked:
+        raise ExitError(blocked)
     errors: dict[str, list[str]] = {}
     day = _date(start or timezone.localdate(), _("公示开始日期"), errors, "start", today=timezone.localdate())
     review = case.steps.filter(step=Step.REVIEW, is_reset=False).first()
@@ -619,20 +646,31 @@ def objection_resolve(
     objection.save()
     if upheld and case.current_step > return_to:
         # (A case already sent back by an earlier objection stays where it is.)
-        case_return(by=by, case=case, to_step=return_to, reason=_("公示异议成立：%(r)s") % {"r": objection.resolution})
+        case_return(
+            by=by,
+            case=case,
+            to_step=return_to,
+            reason=_("公示异议成立：%(r)s") % {"r": objection.resolution},
+            via_objection=True,
+        )
     return objection
 
 
 @transaction.atomic
-def case_return(*, by: User, case: ExitCase, to_step: int, reason: str) -> ExitCase:
+def case_return(*, by: User, case: ExitCase, to_step: int, reason: str, via_objection: bool = False) -> ExitCase:
     """Send a case back to an earlier step: that step and later ones are reset (their
-    records stay as history) and must be done again."""
+    records stay as history) and must be done again. A reviewer returns only from a
+    step of their own level (``return_refusal``); the case is re-measured, so a
+    certification whose data changed since does not survive the return."""
     case = ExitCase.objects.select_for_update().select_related("campaign").get(pk=case.pk)
     _require_scope(by, case)
     if by.role not in REVIEWING_ROLES:
         raise ExitError(_("只有镇办干部或县级审批人员可以退回案件。"))
     if case.is_done:
         raise ExitError(_("该户已完成退出，不能退回。"))
+    refusal = return_refusal(case, by=by, via_objection=via_objection)
+    if refusal:
+        raise ExitError(refusal)
     try:
         to_step = int(to_step)
     except (TypeError, ValueError):
@@ -659,7 +697,28 @@ def case_return(*, by: User, case: ExitCase, to_step: int, reason: str) -> ExitC
         "r": reason.strip(),
     }
     case.save()
+    criteria_refresh([case], by=by)
     return case
+
+
+def return_refusal(case: ExitCase, *, by: User, via_objection: bool = False) -> str:
+    """Returns stay within the returner's level (DOMAIN.md §4): a town official returns
+    only a case waiting at a town step; undoing the county's approval is the county's
+    act. An objection upheld during the notice returns the case as part of the notice
+    step, whoever of the town or county resolved it."""
+    if via_objection and case.current_step == Step.NOTICE:
+        return ""
+    level_role = case.campaign.role_for(case.current_step)
+    if by.role != level_role:
+        return _(
+            "该户当前在第%(n)d步“%(label)s”（%(level)s步骤），只能由%(role)s角色退回；您只能退回停留在本级步骤的案件。"
+        ) % {
+            "n": case.current_step,
+            "label": _step_label(case.current_step),
+            "level": Level(case.campaign.level_of(case.current_step)).label,
+            "role": Role(level_role).label,
+        }
+    return ""
 
 
 # --- special situations -------------------------------------------------------------------
@@ -759,3 +818,75 @@ def attachment_add(
 
 def level_deadline_label(level: str) -> str:
     return str(Level(level).label)
+
+
+# --- exits from before the system (历史脱贫登记) ---------------------------------------------
+
+
+@transaction.atomic
+def prior_exit_record(*, by: User, household: Household, year, document: str, note: str = "") -> PriorExit:
+    """Record that ``household`` exited in ``year`` under ``document``, before the system
+    was in use (a county loading its registry). Besides step 8 and a confirmed relapse,
+    this is the one path that writes 脱贫状态 (DOMAIN.md §4), and it is the county's."""
+    if not by.can_write:
+        raise ExitError(_("市级督查账号为只读账号，不能修改数据。"))
+    if by.role != Role.COUNTY_OFFICIAL:
+        raise ExitError(_("历史脱贫由县级审批人员登记。"))
+    if not code_visible_to(by, household.village_id):
+        raise ExitError(_("该户不在您的管辖范围内。"))
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    if household.exit_status != ExitStatus.NOT_EXITED:
+        raise ExitError(
+            _("该户脱贫状态为“%(s)s”（%(y)s年），不能再登记历史脱贫。")
+            % {"s": household.get_exit_status_display(), "y": household.exit_year}
+        )
+    if household.exit_cases.exists():
+        raise ExitError(_("该户已纳入退出批次，脱贫状态由退出程序产生，不能登记历史脱贫。"))
+    errors: dict[str, list[str]] = {}
+    this_year = timezone.localdate().year
+    try:
+        year = int(str(year).strip().removesuffix("年"))
+    except (TypeError, ValueError):
+        year = None
+    if year is None or not 2014 <= year <= this_year:
+        errors["year"] = [_("脱贫年度应为2014年至%(y)d年之间的年份。") % {"y": this_year}]
+    elif year <= household.identification_year:
+        # A household cannot exit in the year it was identified (DOMAIN.md §3).
+        errors["year"] = [_("脱贫年度必须晚于识别年度（%(y)d年）。") % {"y": household.identification_year}]
+    document = " ".join(str(document or "").split())
+    if not document:
+        errors["document"] = [_("请填写批准退出的文件名称及文号。")]
+    elif len(document) > PriorExit._meta.get_field("document").max_length:
+        errors["document"] = [_("依据文件最多200个字符。")]
+    for name, value in (("document", document), ("note", str(note or ""))):
+        if has_control_characters(value):
+            errors.setdefault(name, []).append(_(CONTROL_CHARACTERS))
+    if errors:
+        raise ExitError([], fields=errors)
+    record = PriorExit(household=household, year=year, document=document, note=str(note or "").strip(), recorded_by=by)
+    record._history_user = by
+    record.save()
+    household.exit_status, household.exit_year = ExitStatus.EXITED, year
+    household.version += 1
+    household._history_user = by
+    household._change_reason = _("历史脱贫登记：%(d)s") % {"d": document}
+    household.save()
+    return record
+
+
+def prior_exits_record(*, by: User, numbers: Iterable[str], year, document: str, note: str = "") -> list[BatchOutcome]:
+    """Many households of one approval document (a county's past exits are approved by
+    year, one document for a list): each succeeds or fails with its reason."""
+    outcomes = []
+    visible = Household.objects.visible_to(by)
+    for number in dict.fromkeys(n.strip() for n in numbers if n and n.strip()):
+        household = visible.filter(number=number).first()
+        if household is None:
+            outcomes.append(BatchOutcome(number, error=_("户编号不存在或不在您的管辖范围内。")))
+            continue
+        try:
+            prior_exit_record(by=by, household=household, year=year, document=document, note=note)
+            outcomes.append(BatchOutcome(number))
+        except ExitError as error:
+            outcomes.append(BatchOutcome(number, error="；".join(error.all_messages)))
+    return outcomes

@@ -21,7 +21,7 @@ from accounts.models import Role
 from core.exports import xlsx_streaming_response
 from core.params import as_id, as_ids
 from core.permissions import write_required
-from exits import exports, selectors, services
+from exits import exports, gates, selectors, services
 from exits.forms import (
     STEP_FORMS,
     AssessForm,
@@ -29,12 +29,14 @@ from exits.forms import (
     CertifyForm,
     DecisionForm,
     ObjectionForm,
+    PriorExitForm,
     ResolveForm,
     ReturnForm,
     SituationForm,
 )
 from exits.models import (
     CRITERION_SECTOR,
+    REVIEWS,
     Attachment,
     Campaign,
     Criterion,
@@ -42,6 +44,7 @@ from exits.models import (
     ExitCase,
     Objection,
     ObjectionStatus,
+    PriorExit,
     SpecialSituation,
     Step,
 )
@@ -101,6 +104,7 @@ def case_list(request):
         data["campaign"] = str(campaign.pk)
     filterset = selectors.ExitCaseFilter(data, queryset=selectors.case_list(user=request.user), request=request)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = selectors.with_blockers(page.object_list)
     query = data.copy()
     query.pop("page", None)
     can_batch = request.user.role in services.REVIEWING_ROLES
@@ -240,6 +244,14 @@ def _case_context(request, case: ExitCase, *, step_form=None, forms: dict | None
     if step_form is None and can_act:
         step_form = STEP_FORMS[case.current_step](case=case, prefix="step")
     refusals = services.step_refusals(case, case.current_step, by=request.user, refresh=False) if can_act else []
+    step = case.current_step
+    gate_rows = []
+    if not case.is_done:
+        failing = {b.gate: b for b in gates.blockers(case, step)}
+        gate_rows = [
+            {"label": gates.Gate(g).label, "reasons": failing[g].reasons if g in failing else ()}
+            for g in case.campaign.gates_for(step)
+        ]
     members = list(case.household.members.order_by("pk"))
     head = next((m for m in members if m.relationship == Relationship.HEAD), None)
     return {
@@ -257,6 +269,9 @@ def _case_context(request, case: ExitCase, *, step_form=None, forms: dict | None
         "can_act": can_act,
         "step_form": step_form,
         "refusals": refusals,
+        "gate_rows": gate_rows,
+        "barred": [] if case.is_done else services.separation_excluded(case, step),
+        "checked_steps": [(s, Step(s).label) for s in REVIEWS.get(step, ())] if not case.is_done else [],
         "can_review": request.user.role in services.REVIEWING_ROLES and request.user.can_write and not case.is_done,
         "return_form": forms.get("return") or ReturnForm(case=case),
         "objection_form": forms.get("objection") or ObjectionForm(),
@@ -480,8 +495,16 @@ def approval_queue(request):
     if campaign:
         cases = cases.filter(campaign=campaign)
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
-    # What blocks each case, from its last measurement (the approval re-measures).
-    rows = [{"case": case, "blockers": services.approval_refusals(case, refresh=False)} for case in page.object_list]
+    # What blocks each case, from its last measurement (the approval re-measures), and
+    # whether this official may approve it at all (separation of duties).
+    rows = [
+        {
+            "case": case,
+            "blockers": services.separation_refusals(case, Step.APPROVE, by=request.user)
+            + services.approval_refusals(case, refresh=False),
+        }
+        for case in page.object_list
+    ]
     open_objections = (
         Objection.objects.visible_to(request.user)
         .filter(status=ObjectionStatus.OPEN)
@@ -575,11 +598,7 @@ def notice_list(request):
     never ID, phone, bank or health data (DOMAIN.md §4)."""
     campaign = _campaign_param(request.GET.get("campaign")) or selectors.current_campaign()
     village = request.GET.get("village", "")
-    cases = (
-        selectors.case_list(user=request.user)
-        .filter(campaign=campaign, current_step__gte=Step.NOTICE)
-        .exclude(notice_started_on__isnull=True, current_step=Step.NOTICE)
-    )
+    cases = selectors.notice_list_cases(user=request.user, campaign=campaign) if campaign else ExitCase.objects.none()
     if village:
         cases = cases.filter(village_id=village)
     villages = (
@@ -607,4 +626,46 @@ def case_ledger_export(request):
         sheet_title=_("退出案件台账"),
         columns=exports.case_ledger_columns(region_names=ledger_region_names(user=request.user)),
         rows=filterset.qs,
+    )
+
+
+# --- exits from before the system (历史脱贫登记) ---------------------------------------------
+
+
+@login_required
+def prior_exit_list(request):
+    """The county's record of exits from before the system was in use, and the form
+    that adds households of one approval document (DOMAIN.md §4: 脱贫状态 comes from a
+    recorded path, never from the registry's editable fields)."""
+    can_record = request.user.role == Role.COUNTY_OFFICIAL and request.user.can_write
+    form = PriorExitForm(request.POST or None) if can_record else None
+    outcomes = None
+    if request.method == "POST":
+        if not can_record:
+            raise PermissionDenied(_("历史脱贫由县级审批人员登记。"))
+        if form.is_valid():
+            outcomes = services.prior_exits_record(
+                by=request.user,
+                numbers=form.cleaned_data["numbers"],
+                year=form.cleaned_data["year"],
+                document=form.cleaned_data["document"],
+                note=form.cleaned_data["note"],
+            )
+    records = PriorExit.objects.visible_to(request.user).select_related("household__village", "recorded_by")
+    q = request.GET.get("q", "").strip()
+    if q:
+        records = records.filter(household__number__startswith=q)
+    page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "exits/prior_exits.html",
+        {
+            "form": form,
+            "page": page,
+            "q": q,
+            "outcomes": outcomes,
+            "succeeded": sum(1 for o in outcomes or [] if o.ok),
+            "failed": sum(1 for o in outcomes or [] if not o.ok),
+        },
+        status=400 if outcomes is not None and not any(o.ok for o in outcomes) else 200,
     )

@@ -12,6 +12,7 @@ number is a logged POST (``reveal``). A masked number sent back unchanged means
 """
 
 import django_filters
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Prefetch, Q
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
@@ -40,6 +41,7 @@ from households.models import (
     Sex,
     WorkStatus,
 )
+from households.normalize import TextKind, normalize_text
 
 # --- representation -----------------------------------------------------------------
 
@@ -144,29 +146,41 @@ class HouseholdDetailSerializer(HouseholdSerializer):
 #
 # Nothing is required here that the service would name better itself (户编号, 户主, …):
 # strings accept blanks and numbers nulls where the model allows them, and the service
-# or the model's full_clean() answers with the message that names the field. The ID
-# and phone fields take any text, since the service normalises full-width digits and
-# spaces before checking them.
+# or the model's full_clean() answers with the message that names the field. Text
+# fields take any text: the service normalises it (full-width digits, spaces, phone
+# separators) and names control characters, NUL included, with the message every
+# other path gives.
+
+
+class RegistryTextField(serializers.CharField):
+    """Text for the registry service, as sent (no NUL check of DRF's own: the service's
+    message names the field on every path)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
 
 
 class MemberInputSerializer(serializers.Serializer):
-    name = serializers.CharField(required=False, allow_blank=True)
-    id_number = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    name = RegistryTextField()
+    id_number = RegistryTextField(trim_whitespace=False)
     relationship = serializers.ChoiceField(choices=Relationship.choices, required=False)
-    ethnicity = serializers.CharField(required=False, allow_blank=True)
+    ethnicity = RegistryTextField()
     political_status = serializers.ChoiceField(choices=PoliticalStatus.choices, required=False)
     education = serializers.ChoiceField(choices=Education.choices, required=False, allow_blank=True)
     schooling = serializers.ChoiceField(choices=Schooling.choices, required=False, allow_blank=True)
     has_chronic_disease = serializers.BooleanField(required=False)
     has_serious_illness = serializers.BooleanField(required=False)
     is_disabled = serializers.BooleanField(required=False)
-    disability_category = serializers.CharField(required=False, allow_blank=True)
+    disability_category = RegistryTextField()
     disability_grade = serializers.IntegerField(required=False, allow_null=True)
     labour_skill = serializers.ChoiceField(choices=LabourSkill.choices, required=False)
     work_status = serializers.ChoiceField(choices=WorkStatus.choices, required=False)
-    work_place = serializers.CharField(required=False, allow_blank=True)
+    work_place = RegistryTextField()
     work_months = serializers.IntegerField(required=False)
-    employer = serializers.CharField(required=False, allow_blank=True)
+    employer = RegistryTextField()
     medical_insurance = serializers.ChoiceField(choices=MedicalInsurance.choices, required=False)
     critical_illness_insurance = serializers.BooleanField(required=False)
     family_doctor = serializers.BooleanField(required=False)
@@ -183,26 +197,39 @@ class HouseholdMemberInputSerializer(MemberInputSerializer):
 
 
 class HouseholdInputSerializer(serializers.Serializer):
-    number = serializers.CharField(required=False, allow_blank=True)
-    village = serializers.CharField(required=False, allow_blank=True, help_text=_("所属村的12位区划代码"))
+    number = RegistryTextField()
+    village = RegistryTextField(help_text=_("所属村的12位区划代码"))
     group_no = serializers.IntegerField(required=False)
-    phone = serializers.CharField(required=False, allow_blank=True, help_text=_("原样提交掩码号码表示不修改"))
+    phone = RegistryTextField(help_text=_("原样提交掩码号码表示不修改"))
     identification_standard = serializers.ChoiceField(choices=IdentificationStandard.choices, required=False)
     attribute = serializers.ChoiceField(choices=PovertyAttribute.choices, required=False)
     main_cause = serializers.ChoiceField(choices=PovertyCause.choices, required=False)
     # Each entry is checked against 致贫原因 by the service, which names the bad ones.
     other_causes = serializers.ListField(child=serializers.CharField(), required=False)
     identification_year = serializers.IntegerField(required=False)
-    exit_status = serializers.ChoiceField(choices=ExitStatus.choices, required=False)
-    exit_year = serializers.IntegerField(required=False, allow_null=True)
+    # 脱贫状态 and 脱贫年度 are the exit workflow's outcome (DOMAIN.md §4): read-only here.
+    # A client echoing what it read is fine; a different value is refused, not ignored
+    # (see to_internal_value).
+    exit_status = serializers.ChoiceField(
+        choices=ExitStatus.choices, read_only=True, help_text=_("只读：由退出程序产生，提交不同的值将被拒绝")
+    )
+    exit_year = serializers.IntegerField(read_only=True, help_text=_("只读：由退出程序产生，提交不同的值将被拒绝"))
     is_relocated = serializers.BooleanField(required=False)
     relocation_mode = serializers.ChoiceField(choices=RelocationMode.choices, required=False, allow_blank=True)
-    helper_name = serializers.CharField(required=False, allow_blank=True)
-    helper_unit = serializers.CharField(required=False, allow_blank=True)
-    helper_phone = serializers.CharField(required=False, allow_blank=True, help_text=_("原样提交掩码号码表示不修改"))
+    helper_name = RegistryTextField()
+    helper_unit = RegistryTextField()
+    helper_phone = RegistryTextField(help_text=_("原样提交掩码号码表示不修改"))
     lost_contact = serializers.BooleanField(required=False)
     released_prisoner = serializers.BooleanField(required=False)
-    special_notes = serializers.CharField(required=False, allow_blank=True)
+    special_notes = RegistryTextField()
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        # Read-only fields are dropped by DRF; these go to the service as sent, so that a
+        # value other than the record's is a 400 naming the field, not silently lost.
+        if hasattr(data, "get"):
+            values.update({name: data[name] for name in services.OUTCOME_FIELDS if name in data})
+        return values
 
 
 class HouseholdCreateSerializer(HouseholdInputSerializer):
@@ -253,7 +280,7 @@ class MemberTransferSerializer(serializers.Serializer):
         },
     )
     relationship = serializers.ChoiceField(choices=Relationship.choices, required=False, allow_blank=True)
-    reason = serializers.CharField(required=False, allow_blank=True)
+    reason = RegistryTextField()
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -437,8 +464,8 @@ class MemberFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        condition = Q(name__contains=value) | Q(household__number__startswith=value)
         id_number = normalize_id_number(value)
+        condition = Q(name__contains=normalize_text(value, TextKind.NAME)) | Q(household__number__startswith=id_number)
         if len(id_number) == 18:
             condition |= Q(id_number=id_number)
         return queryset.filter(condition)

@@ -48,6 +48,9 @@ class ExcelColumn:
     yes_no: bool = False
     note: str = ""
     width: int = 12
+    # Read when a file has it, left out of the blank template (脱贫状态 and 脱贫年度: the
+    # registry's own ledger carries them, a new file has nothing to say about them).
+    in_template: bool = True
 
     def options(self) -> list[str]:
         if self.choices is not None:
@@ -65,8 +68,10 @@ HOUSEHOLD_COLUMNS = [
     ExcelColumn("主要致贫原因", "main_cause", required=True, choices=PovertyCause, width=16),
     ExcelColumn("其他致贫原因", "other_causes", note="可填多项，用顿号“、”分隔", width=18),
     ExcelColumn("识别年度", "identification_year", required=True, note="如 2014", width=9),
-    ExcelColumn("脱贫状态", "exit_status", required=True, choices=ExitStatus),
-    ExcelColumn("脱贫年度", "exit_year", note="已脱贫、返贫户必填", width=9),
+    # The exit workflow's outcome (DOMAIN.md §4): a file may carry the record's own values
+    # back (a re-import of the ledger), the registry refuses any other.
+    ExcelColumn("脱贫状态", "exit_status", choices=ExitStatus, in_template=False),
+    ExcelColumn("脱贫年度", "exit_year", width=9, in_template=False),
     ExcelColumn("易地扶贫搬迁户", "is_relocated", yes_no=True),
     ExcelColumn("搬迁方式", "relocation_mode", choices=RelocationMode),
     ExcelColumn("帮扶责任人", "helper_name"),
@@ -118,6 +123,7 @@ INSTRUCTIONS = [
     "“文化程度”与“在校生状况”只填一项：在校生填在校生状况，其他人填文化程度。",
     "务工月数大于0时必须填写务工地点；16至59周岁、身体健康且不在校的成员不能填“无劳动力”。",
     "同一证件号码在全系统只能登记一次；成员在户之间迁移请在系统中办理“成员转移”。",
+    "脱贫状态和脱贫年度由退出程序产生，不能通过导入修改；系统启用前已脱贫的户，请县级审批人员在“历史脱贫登记”中录入。",
     "只能导入本人管辖范围内的村；其他村的行会被拒绝并在错误报告中说明。",
     "导入时按户编号、证件号码更新已有记录；同一文件重复导入不会产生重复数据。",
 ]
@@ -128,6 +134,10 @@ REQUIRED_FONT = Font(bold=True, color="C00000")
 
 def _header(column: ExcelColumn) -> str:
     return f"{column.header}*" if column.required else column.header
+
+
+def template_columns(columns: list[ExcelColumn]) -> list[ExcelColumn]:
+    return [column for column in columns if column.in_template]
 
 
 def _write_options(workbook: Workbook, columns_by_sheet: list[list[ExcelColumn]]) -> dict[str, str]:
@@ -190,11 +200,12 @@ def household_template(*, villages: list[tuple[str, str]]) -> bytes:
     instructions.cell(row=1, column=1, value=_("贫困户信息导入模板 · 填写说明")).font = Font(bold=True, size=14)
     for i, line in enumerate(INSTRUCTIONS, start=2):
         instructions.cell(row=i, column=1, value=f"{i - 1}. {line}").alignment = Alignment(wrap_text=True)
-    ranges = _write_options(workbook, [HOUSEHOLD_COLUMNS, MEMBER_COLUMNS])
+    household_columns, member_columns = template_columns(HOUSEHOLD_COLUMNS), template_columns(MEMBER_COLUMNS)
+    ranges = _write_options(workbook, [household_columns, member_columns])
     if villages:
         ranges["村区划代码"] = f"'{REGIONS_SHEET}'!$A$2:$A${len(villages) + 1}"
-    _data_sheet(workbook, HOUSEHOLD_SHEET, HOUSEHOLD_COLUMNS, ranges)
-    _data_sheet(workbook, MEMBER_SHEET, MEMBER_COLUMNS, ranges)
+    _data_sheet(workbook, HOUSEHOLD_SHEET, household_columns, ranges)
+    _data_sheet(workbook, MEMBER_SHEET, member_columns, ranges)
     regions = workbook.create_sheet(REGIONS_SHEET)
     regions.append([_("区划代码"), _("村名称")])
     regions.column_dimensions["A"].width = 16

@@ -1,8 +1,11 @@
 """Forms parse and type-check input; every registry rule lives in households.services,
 which the views call with ``cleaned_data``. So the ModelForms here skip model
-validation (``_post_clean``): one home for the rules, one set of messages."""
+validation (``_post_clean``): one home for the rules, one set of messages. For the same
+reason text fields refuse nothing the service would name itself: control characters
+(NUL included) and the length of what the normaliser will shorten (a spaced phone)."""
 
 from django import forms
+from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
 from django.utils.translation import gettext_lazy as _
 
 from households.idnumbers import mask_id_number, mask_phone
@@ -15,8 +18,18 @@ from households.models import (
     Relationship,
     WaterAssessment,
 )
-from households.services import HOUSEHOLD_FIELDS, MEMBER_FIELDS
+from households.services import HOUSEHOLD_FIELDS, MEMBER_FIELDS, OUTCOME_FIELDS
 from regions.models import Region
+
+
+def leave_text_to_the_service(field: forms.Field, *, length: bool = False) -> None:
+    """The registry service refuses control characters with its own message, on every
+    path; with ``length``, also the length, for input it normalises shorter first."""
+    unwanted = (ProhibitNullCharactersValidator, MaxLengthValidator) if length else (ProhibitNullCharactersValidator,)
+    field.validators = [v for v in field.validators if not isinstance(v, unwanted)]
+    if length:
+        field.max_length = None
+        field.widget.attrs.pop("maxlength", None)
 
 
 def style_widgets(form) -> None:
@@ -53,6 +66,8 @@ class ParseOnlyModelForm(BootstrapErrorsMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", self.auto_id_format)
         super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            leave_text_to_the_service(field)
         style_widgets(self)
 
     def _post_clean(self):
@@ -67,14 +82,20 @@ class HouseholdForm(ParseOnlyModelForm):
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # 脱贫状态 and 脱贫年度 are the exit workflow's outcome (DOMAIN.md §4): the page shows
+    # them as text, without an input. A POST that carries them anyway is handed to the
+    # service as sent, which refuses a value that differs from the record's.
+    exit_status = forms.CharField(label=_("脱贫状态"), required=False)
+    exit_year = forms.CharField(label=_("脱贫年度"), required=False)
 
     class Meta:
         model = Household
         fields = HOUSEHOLD_FIELDS
         widgets = {
             "special_notes": forms.Textarea(attrs={"rows": 2}),
-            "phone": forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
-            "helper_phone": forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+            # No maxlength: "139 1234 5678" must arrive whole; the service drops the spaces.
+            "phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+            "helper_phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
         }
 
     def __init__(self, *args, user, **kwargs):
@@ -91,6 +112,15 @@ class HouseholdForm(ParseOnlyModelForm):
             self.initial["helper_phone"] = mask_phone(self.instance.helper_phone)
         for name in ("phone", "helper_phone", "helper_name", "helper_unit", "special_notes", "relocation_mode"):
             self.fields[name].required = False
+        for name in ("phone", "helper_phone"):
+            leave_text_to_the_service(self.fields[name], length=True)
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in OUTCOME_FIELDS:
+            if self.add_prefix(name) not in self.data:
+                cleaned.pop(name, None)  # not sent (the page has no input): nothing to check
+        return cleaned
 
     def _keep_masked(self, name):
         value = self.cleaned_data.get(name, "")
@@ -198,4 +228,5 @@ class MemberTransferForm(BootstrapErrorsMixin, forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        leave_text_to_the_service(self.fields["reason"])
         style_widgets(self)

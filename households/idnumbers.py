@@ -11,7 +11,6 @@ require a real province code.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,6 +18,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidComponent
+
+from households.normalize import TextKind, normalize_text
 
 # Province-level codes of GB/T 2260 (the first two digits of an ID number).
 PROVINCE_CODES = frozenset(
@@ -37,8 +38,7 @@ class ParsedId:
 
 def normalize_id_number(raw: object) -> str:
     """Full-width digits and letters to ASCII, spaces removed, a trailing x upper-cased."""
-    text = unicodedata.normalize("NFKC", str(raw or ""))
-    return re.sub(r"\s+", "", text).upper()
+    return normalize_text(str(raw or ""), TextKind.CODE).upper()
 
 
 def parse_id_number(raw: object, *, today: date | None = None) -> ParsedId:
@@ -87,7 +87,7 @@ def mask_phone(number: str) -> str:
 
 def validate_mobile(raw: str, *, label: str) -> str:
     """An 11-digit mainland mobile number, or empty. ``label`` names the field in the message."""
-    number = normalize_id_number(raw)  # same clean-up: full-width digits, spaces
+    number = normalize_text(str(raw or ""), TextKind.PHONE)  # "139 1234-5678" is 13912345678
     if number and not MOBILE_RE.match(number):
         raise ValidationError(_("%(label)s应为11位手机号码（1开头）。") % {"label": label}, code="mobile")
     return number

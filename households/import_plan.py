@@ -35,12 +35,14 @@ from simple_history.utils import bulk_update_with_history
 
 from accounts.models import User
 from core.bulk import allocate_ids, bulk_insert_with_history, in_chunks
+from exits.services import cases_remeasure
 from households.excel import HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, MEMBER_COLUMNS, MEMBER_SHEET
 from households.importing import ParsedWorkbook, RowError
 from households.models import Household, Member, Relationship
 from households.services import (
     HOUSEHOLD_FIELDS,
     MEMBER_FIELDS,
+    OUTCOME_FIELDS,
     IdClash,
     RegistryError,
     RegistryLookups,
@@ -294,7 +296,14 @@ def _plan_household(
     errors = RegistryError()
     cleaned_household = None
     if household_row is not None:
-        data = _fill_blanks(Household, {k: household_row[k] for k in HOUSEHOLD_FIELDS if k in household_row}, existing)
+        # An empty 脱贫状态 or 脱贫年度 cell says nothing: the outcome is the exit workflow's,
+        # and only a value that differs from the record's is refused (by the service).
+        cells = {
+            k: v
+            for k, v in household_row.items()
+            if k in HOUSEHOLD_FIELDS and not (k in OUTCOME_FIELDS and v in ("", None))
+        }
+        data = _fill_blanks(Household, cells, existing)
         if existing is not None:
             data = {name: _model_value(existing, name) for name in HOUSEHOLD_FIELDS} | data
         cleaned_household = _clean_household(data, by=by, instance=existing, errors=errors, lookups=lookups)
@@ -459,8 +468,9 @@ def apply_import(plan: ImportPlan, *, by: User, progress: Progress | None = None
     # that began before the import must be refused as stale, like after any other save.
     touched = {pks[number] for number, _cleaned in plan.new_members}
     touched |= {member.household_id for member, _cleaned in plan.changed_members}
-    touched -= {household.pk for household, _cleaned in plan.changed_households} | set(household_ids)
-    for chunk in in_chunks(touched):
+    touched -= set(household_ids)
+    updated = {household.pk for household, _cleaned in plan.changed_households}
+    for chunk in in_chunks(touched - updated):
         # ``version`` is not audited (the members' own history rows record the change).
         Household.objects.filter(pk__in=chunk).update(version=F("version") + 1)
 
@@ -469,6 +479,9 @@ def apply_import(plan: ImportPlan, *, by: User, progress: Progress | None = None
     for pk, (number, cleaned) in zip(member_ids, plan.new_members, strict=True):
         rows.append(cleaned | {"id": pk, "household_id": pks[number], "created_at": now, "updated_at": now})
     bulk_insert_with_history(Member, rows, user_id=by.pk, change_reason=CHANGE_REASON)
+    # Data changes reach the case (DOMAIN.md §4), in the caller's transaction; a new
+    # household has no case yet.
+    cases_remeasure(household_ids=updated | touched, by=by)
     if progress:
         progress(4, 4)
 

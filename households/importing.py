@@ -2,10 +2,15 @@
 into plain dicts of model values, one per row, and cell-level errors.
 
 Pure functions, no database access: the import pipeline later hands the parsed dicts
-to ``household_create`` / ``household_update``, which apply the registry's rules. Here
-we only turn what a cadre typed into values: headers found wherever they are in the
-first rows, labels mapped to ``TextChoices`` values, numbers and ID numbers rescued
-from Excel's number formatting, and a Chinese message for everything that cannot be.
+to the registry service's rules (households/import_plan.py). Here we only turn what a
+cadre typed into values: headers found wherever they are in the first rows, labels
+mapped to ``TextChoices`` values, numbers read from Excel's number formatting, and a
+Chinese message for everything that cannot be.
+
+Text goes through the registry's one normaliser (households/normalize.py) already
+here, because 户编号, 证件号码 and 区划代码 are matched against the registry before the
+rules run; for the same reason a cell with control characters is refused here, with
+the message the service gives on every other path.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from __future__ import annotations
 import datetime
 import functools
 import re
-import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -31,6 +35,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from households.excel import HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, MEMBER_COLUMNS, MEMBER_SHEET, ExcelColumn
 from households.idnumbers import normalize_id_number, parse_id_number
 from households.models import PovertyCause
+from households.normalize import CONTROL_CHARACTERS, TextKind, has_control_characters, kind_of, normalize_text
 
 MAX_ROWS = 50000  # data rows per sheet
 HEADER_SEARCH_ROWS = 5
@@ -42,8 +47,6 @@ MULTI_CHOICE_FIELDS: dict[str, type[models.TextChoices]] = {"other_causes": Pove
 ID_NUMBER_FIELDS = frozenset(["id_number"])
 HOUSEHOLD_NUMBER_FIELDS = frozenset(["number", "household"])
 EXCEL_SIGNIFICANT_DIGITS = 15
-# Free text in which no space belongs: a name typed as "张 三" is 张三.
-NO_SPACE_FIELDS = frozenset(["name"])
 
 YES_VALUES = frozenset(["是", "Y", "YES", "1", "√", "✓", "✔", "TRUE"])
 NO_VALUES = frozenset(["否", "N", "NO", "0", "×", "✗", "FALSE", ""])
@@ -52,12 +55,6 @@ SCIENTIFIC_RE = re.compile(r"^[0-9]+(\.[0-9]+)?E[+-]?[0-9]+$")
 DATE_RE = re.compile(r"^(\d{4})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*日?$")
 COMPACT_DATE_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 MAX_EXCEL_SERIAL = 2958465  # 9999-12-31
-# Full-width ASCII (Ａ, ３) to half-width, leaving Chinese punctuation in free text alone.
-FULL_WIDTH_ALNUM = {
-    code: code - 0xFEE0
-    for start, stop in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
-    for code in range(start, stop + 1)
-}
 
 NOT_XLSX = gettext_noop("文件已加密或不是 .xlsx 格式，请另存为 Excel 工作簿（.xlsx）后上传")
 ID_LOST_DIGITS = gettext_noop("证件号码被Excel按数字保存，末尾数字已丢失，请将该列设为文本后重新录入")
@@ -110,10 +107,6 @@ class ParsedWorkbook:
 # --- cell normalisation -------------------------------------------------------------
 
 
-def _nfkc(value: str) -> str:
-    return unicodedata.normalize("NFKC", value)
-
-
 def _is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -125,9 +118,9 @@ def _number_text(value: int | float) -> str:
     return str(value)
 
 
-def parse_text(value: object, *, code: bool = False, no_spaces: bool = False) -> str:
-    """Text cleaned of stray spaces (incl. the full-width \\u3000) and full-width digits
-    and letters. ``code`` columns (phones, codes) lose every space and are fully NFKC'd."""
+def parse_text(value: object, *, kind: TextKind = TextKind.TEXT) -> str:
+    """A cell as text (numbers, dates and booleans as a cadre reads them), through the
+    registry's normaliser for ``kind``."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -138,17 +131,11 @@ def parse_text(value: object, *, code: bool = False, no_spaces: bool = False) ->
         return value.date().isoformat() if value.time() == datetime.time() else value.isoformat(sep=" ")
     if isinstance(value, datetime.date):
         return value.isoformat()
-    text = str(value)
-    if code:
-        return re.sub(r"\s+", "", _nfkc(text))
-    text = text.translate(FULL_WIDTH_ALNUM)
-    if no_spaces:
-        return re.sub(r"\s+", "", text)
-    return re.sub(r"\s+", " ", text).strip()
+    return normalize_text(str(value), kind)
 
 
 def _label_key(label: object) -> str:
-    return re.sub(r"\s+", "", _nfkc(str(label)))
+    return normalize_text(str(label), TextKind.CODE)
 
 
 @functools.cache
@@ -188,7 +175,7 @@ def parse_yes_no(value: object) -> bool:
         return value
     if isinstance(value, int | float) and value in (0, 1):
         return bool(value)
-    text = _nfkc(parse_text(value)).replace(" ", "").upper()
+    text = parse_text(value, kind=TextKind.CODE).upper()
     if text in YES_VALUES:
         return True
     if text in NO_VALUES:
@@ -208,7 +195,7 @@ def parse_integer(value: object) -> int | None:
         if value.is_integer():
             return int(value)
         raise ValidationError(_("“%(value)s”不是整数") % {"value": value})
-    text = parse_text(value, code=True)
+    text = parse_text(value, kind=TextKind.CODE)
     if re.fullmatch(r"[+-]?\d+(\.0*)?", text):
         return int(text.split(".")[0])
     raise ValidationError(_("“%(value)s”不是整数") % {"value": parse_text(value)})
@@ -217,21 +204,14 @@ def parse_integer(value: object) -> int | None:
 def parse_id_cell(value: object) -> str:
     """An ID number cell → the 18-character number (check digit and birth date checked).
 
-    A number cell is accepted only when it still holds all 18 digits and they pass the
-    check digit: Excel keeps 15 significant digits, so most numeric IDs have lost the end.
+    A number cell is always refused. Excel keeps 15 significant digits: the last three
+    are rounded away, and about one rounded number in eleven still passes the check
+    digit — another, valid-looking person. No number cell can be told apart from that.
     """
     if isinstance(value, bool):
         raise ValidationError(_("请填写证件号码。"))
     if isinstance(value, int | float):
-        if isinstance(value, float) and not value.is_integer():
-            raise ValidationError(_(ID_LOST_DIGITS))
-        number = str(int(value))
-        if len(number) != 18:
-            raise ValidationError(_(ID_LOST_DIGITS))
-        try:
-            return parse_id_number(number).number
-        except ValidationError:
-            raise ValidationError(_(ID_LOST_DIGITS)) from None
+        raise ValidationError(_(ID_LOST_DIGITS))
     number = normalize_id_number(value)  # NFKC, no spaces, x → X
     if SCIENTIFIC_RE.match(number):
         raise ValidationError(_(ID_LOST_DIGITS))
@@ -250,7 +230,7 @@ def parse_household_number(value: object) -> str:
         if len(digits) > EXCEL_SIGNIFICANT_DIGITS:
             raise ValidationError(_(NUMBER_LOST_DIGITS))
         return digits
-    text = parse_text(value, code=True)
+    text = parse_text(value, kind=TextKind.CODE)
     if SCIENTIFIC_RE.match(text.upper()):
         raise ValidationError(_(NUMBER_LOST_DIGITS))
     return text
@@ -276,7 +256,7 @@ def parse_date(value: object) -> datetime.date | None:
             value = str(int(value))  # 20201013 typed as a number
         else:
             raise error
-    text = parse_text(value, code=True)
+    text = parse_text(value, kind=TextKind.CODE)
     match = DATE_RE.match(text) or COMPACT_DATE_RE.match(text)
     if not match:
         raise error
@@ -290,6 +270,8 @@ def parse_cell(column: ExcelColumn, value: object) -> Any:
     """One cell of ``column`` → its model value; raise ValidationError with a Chinese message."""
     if column.required and _is_blank(value):
         raise ValidationError(_("请填写“%(header)s”。") % {"header": column.header})
+    if isinstance(value, str) and has_control_characters(value):
+        raise ValidationError(_(CONTROL_CHARACTERS))
     if column.field in ID_NUMBER_FIELDS:
         return parse_id_cell(value)
     if column.field in HOUSEHOLD_NUMBER_FIELDS:
@@ -302,7 +284,8 @@ def parse_cell(column: ExcelColumn, value: object) -> Any:
         return parse_yes_no(value)
     if column.field in INTEGER_FIELDS:
         return parse_integer(value)
-    return parse_text(value, code=column.text, no_spaces=column.field in NO_SPACE_FIELDS)
+    kind = kind_of(column.field)
+    return parse_text(value, kind=TextKind.CODE if column.text and kind is TextKind.TEXT else kind)
 
 
 # --- headers and rows ---------------------------------------------------------------
@@ -312,7 +295,7 @@ def normalize_header(value: object) -> str:
     """'  证件号码＊\\n' → '证件号码': NFKC, no spaces, no trailing required-marker."""
     if value is None:
         return ""
-    return re.sub(r"\s+", "", _nfkc(str(value))).rstrip("*")
+    return normalize_text(str(value), TextKind.CODE).rstrip("*")
 
 
 def find_header(rows: list[tuple], columns: list[ExcelColumn]) -> tuple[int, dict[int, ExcelColumn]]:

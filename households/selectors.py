@@ -17,6 +17,7 @@ from households.models import (
     PovertyCause,
     Relationship,
 )
+from households.normalize import TextKind, normalize_text
 from regions.models import Region
 
 SPECIAL_SITUATIONS = [
@@ -91,7 +92,9 @@ def search_households(qs, value: str, *, through: str | None = None):
                 | Exists(Member.objects.filter(household=household, id_number=id_number))
             )
         return qs.filter(**{f"{number}__startswith": id_number})
-    heads = Member.objects.filter(household=household, relationship=Relationship.HEAD, name__contains=value)
+    # Names are stored through the registry's normaliser; the search term goes through it too.
+    name = normalize_text(value, TextKind.NAME)
+    heads = Member.objects.filter(household=household, relationship=Relationship.HEAD, name__contains=name)
     return qs.filter(Exists(heads))
 
 

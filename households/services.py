@@ -1,6 +1,12 @@
 """Writes to the registry (建档立卡). Every data rule of DOMAIN.md §2 lives here, once:
 forms, the API and the Excel import all call these services with plain dicts and get
-the same Chinese messages back.
+the same Chinese messages back. Every text field passes the one normaliser
+(households/normalize.py) here, whichever path it came by.
+
+脱贫状态 and 脱贫年度 are the exit workflow's outcome (DOMAIN.md §4), not registry data:
+these services keep them as they are and refuse a different value, whoever sends it.
+Every write re-measures the household's open exit case in the same transaction
+(``exits.services.cases_remeasure``), so a certification of data that changed lapses.
 
 Errors come back as ``RegistryError``: messages per household field, per member row
 (by position in the submitted list) and for the household as a whole, so a form can
@@ -16,8 +22,10 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
+from exits.services import cases_remeasure
 from households.idnumbers import age_on, mask_id_number, parse_id_number, validate_mobile
 from households.models import (
     ExitStatus,
@@ -32,6 +40,7 @@ from households.models import (
     Relationship,
     WaterAssessment,
 )
+from households.normalize import clean_text, kind_of
 from regions.models import Region
 
 HOUSEHOLD_FIELDS = [
@@ -45,6 +54,17 @@ MEMBER_FIELDS = [
     "labour_skill", "work_status", "work_place", "work_months", "employer", "medical_insurance",
     "critical_illness_insurance", "family_doctor", "is_dibao", "is_tekun",
 ]  # fmt: skip
+# The exit workflow's outcome (DOMAIN.md §4): only step 8 (系统标注) sets 已脱贫 and only a
+# confirmed relapse sets 返贫. The registry shows them and refuses a different value.
+OUTCOME_FIELDS = ("exit_status", "exit_year")
+EXIT_STATUS_READ_ONLY = gettext_noop(
+    "脱贫状态由退出程序产生：完成第8步“系统标注”设为已脱贫，防返贫监测确认返贫设为返贫，不能在此修改；"
+    "系统启用前已脱贫的户，请由县级审批人员在“历史脱贫登记”中录入。"
+)
+EXIT_YEAR_READ_ONLY = gettext_noop(
+    "脱贫年度由退出程序产生：完成第8步“系统标注”时记为该次退出的年度，不能在此修改；"
+    "系统启用前已脱贫的户，请由县级审批人员在“历史脱贫登记”中录入。"
+)
 
 
 @dataclass
@@ -146,30 +166,39 @@ def _clean_household(
 ) -> dict:
     lookups = lookups or RegistryLookups(by)
     data = {k: data[k] for k in HOUSEHOLD_FIELDS if k in data}
+    _normalize_text_fields(Household, data, errors)
+    _keep_outcome(data, instance=instance, errors=errors)
+    # A field whose text was refused (control characters) is not looked up or checked
+    # further: its one message says what to fix, and PostgreSQL cannot compare a NUL.
+    refused = set(errors.household)
     for key, label in (("phone", _("联系电话")), ("helper_phone", _("帮扶责任人电话"))):
+        if key in refused:
+            continue
         try:
             data[key] = validate_mobile(data.get(key, ""), label=label)
         except ValidationError as exc:
             errors.add(key, exc.messages[0])
-    number = str(data.get("number") or "").strip()
+    number = str(data.get("number") or "")
     data["number"] = number
-    if not number:
-        errors.add("number", _("请填写户编号。"))
-    elif lookups.number_taken(number, exclude_pk=getattr(instance, "pk", None)):
-        errors.add("number", _("户编号 %(n)s 已存在，不能重复登记。") % {"n": number})
+    if "number" not in refused:
+        if not number:
+            errors.add("number", _("请填写户编号。"))
+        elif lookups.number_taken(number, exclude_pk=getattr(instance, "pk", None)):
+            errors.add("number", _("户编号 %(n)s 已存在，不能重复登记。") % {"n": number})
     group_no = data.get("group_no")
     if group_no in (None, "") or int(group_no) < 1:
         errors.add("group_no", _("村民小组应为正整数。"))
-    village = data.get("village")
-    if isinstance(village, str):
-        village = lookups.village(village)
-        data["village"] = village
-    if village is None:
-        errors.add("village", _("请选择所属村。"))
-    elif village.level != Region.Level.VILLAGE:
-        errors.add("village", _("所属村必须是村或社区一级的区划。"))
-    elif not lookups.village_visible(village):
-        errors.add("village", _("所选村不在您的管辖范围内。"))
+    if "village" not in refused:
+        village = data.get("village")
+        if isinstance(village, str):
+            village = lookups.village(village)
+            data["village"] = village
+        if village is None:
+            errors.add("village", _("请选择所属村。"))
+        elif village.level != Region.Level.VILLAGE:
+            errors.add("village", _("所属村必须是村或社区一级的区划。"))
+        elif not lookups.village_visible(village):
+            errors.add("village", _("所选村不在您的管辖范围内。"))
     other = list(data.get("other_causes") or [])
     bad = [c for c in other if c not in PovertyCause.values]
     if bad:
@@ -179,18 +208,13 @@ def _clean_household(
     data["other_causes"] = list(dict.fromkeys(other))
     this_year = timezone.localdate().year
     year = data.get("identification_year")
+    exit_year = data["exit_year"]
     if not _blank(year) and not (2013 <= int(year) <= this_year):
         errors.add("identification_year", _("识别年度应在2013年至%(y)d年之间。") % {"y": this_year})
-    status, exit_year = data.get("exit_status"), data.get("exit_year")
-    if status in (ExitStatus.EXITED, ExitStatus.RETURNED) and _blank(exit_year):
-        errors.add("exit_year", _("已脱贫或返贫的户必须填写脱贫年度。"))
-    if status == ExitStatus.NOT_EXITED and not _blank(exit_year):
-        errors.add("exit_year", _("未脱贫的户不能填写脱贫年度。"))
-    elif not _blank(exit_year) and not (2014 <= int(exit_year) <= this_year):
-        errors.add("exit_year", _("脱贫年度应在2014年至%(y)d年之间。") % {"y": this_year})
-    elif not _blank(exit_year) and not _blank(year) and int(exit_year) <= int(year):
-        # A household identified in a year cannot exit in that same year (DOMAIN.md §3).
-        errors.add("exit_year", _("脱贫年度必须晚于识别年度。"))
+    elif not _blank(year) and exit_year is not None and int(year) >= exit_year:
+        # A household identified in a year cannot exit in that same year (DOMAIN.md §3); the
+        # exit year is the workflow's, so it is the identification year that is wrong.
+        errors.add("identification_year", _("识别年度必须早于该户的脱贫年度（%(y)d年）。") % {"y": exit_year})
     if data.get("is_relocated") and not data.get("relocation_mode"):
         errors.add("relocation_mode", _("易地扶贫搬迁户必须选择搬迁方式。"))
     if not data.get("is_relocated"):
@@ -205,18 +229,21 @@ def _clean_member(
     data: dict, *, index: int, existing: Member | None, today: date, errors: RegistryError
 ) -> dict | None:
     data = {k: data[k] for k in MEMBER_FIELDS if k in data}
-    if not str(data.get("name") or "").strip():
+    _normalize_text_fields(Member, data, errors, member=index)
+    refused = set(errors.members.get(index, {}))
+    data["name"] = str(data.get("name") or "")
+    if not data["name"] and "name" not in refused:
         errors.add("name", _("请填写姓名。"), member=index)
-    data["name"] = str(data.get("name") or "").strip()
     raw_id = data.get("id_number", "")
     if existing is not None and raw_id == mask_id_number(existing.id_number):
         # The form and the API show a masked number; sent back unchanged, it means "keep".
         raw_id = existing.id_number
-    try:
-        parsed = parse_id_number(raw_id, today=today)
-    except ValidationError as exc:
-        errors.add("id_number", exc.messages[0], member=index)
-        parsed = None
+    parsed = None
+    if "id_number" not in refused:
+        try:
+            parsed = parse_id_number(raw_id, today=today)
+        except ValidationError as exc:
+            errors.add("id_number", exc.messages[0], member=index)
     if parsed:
         data.update(id_number=parsed.number, sex=parsed.sex, birth_date=parsed.birth_date)
     education, schooling = data.get("education") or "", data.get("schooling") or ""
@@ -251,6 +278,46 @@ def _clean_member(
 
 def _blank(value) -> bool:
     return value is None or value == ""
+
+
+def _normalize_text_fields(model, data: dict, errors: RegistryError, *, member: int | None = None) -> None:
+    """Every free-text and code field of ``data`` through the one normaliser, in place;
+    text with control characters becomes an error on its field. Choice fields hold
+    codes, which the choices themselves check."""
+    for name, value in data.items():
+        if not isinstance(value, str):
+            continue
+        model_field = model._meta.get_field(name)
+        if model_field.choices:
+            continue
+        try:
+            data[name] = clean_text(value, kind_of(name, multiline=isinstance(model_field, models.TextField)))
+        except ValidationError as exc:
+            errors.add(name, exc.messages[0], member=member)
+
+
+def _keep_outcome(data: dict, *, instance: Household | None, errors: RegistryError) -> None:
+    """脱贫状态 and 脱贫年度 stay what they are (a new household: 未脱贫, no year), and a
+    different value sent by any path is refused on its field (DOMAIN.md §4: the outcome
+    belongs to the exit workflow). Sending the current value back is fine: a client
+    echoing what it read, or a re-import of the registry's own ledger."""
+    status = instance.exit_status if instance is not None else ExitStatus.NOT_EXITED
+    year = instance.exit_year if instance is not None else None
+    sent = data.get("exit_status")
+    if not _blank(sent) and str(sent) != status:
+        errors.add("exit_status", _(EXIT_STATUS_READ_ONLY))
+    if "exit_year" in data and not _same_year(data["exit_year"], year):
+        errors.add("exit_year", _(EXIT_YEAR_READ_ONLY))
+    data.update(exit_status=status, exit_year=year)
+
+
+def _same_year(value, year: int | None) -> bool:
+    if _blank(value):
+        return year is None
+    try:
+        return int(str(value).strip()) == year
+    except ValueError:
+        return False
 
 
 SMALL_INTEGER_MAX = 32767  # PositiveSmallIntegerField's range on every supported database
@@ -420,6 +487,7 @@ def household_update(
             setattr(member, name, value)
         member._history_user = by
         _save(member, errors, index=index)
+    cases_remeasure(household_ids=[locked.pk], by=by)
     household.refresh_from_db()
     return household
 
@@ -519,8 +587,13 @@ def member_transfer(*, by: User, member: Member, to_household: Household, relati
         errors.add(None, _("迁出户和迁入户都必须在您的管辖范围内；跨区域迁移请由共同的上级办理。"))
     if member.household_id == to_household.pk:
         errors.add("to_household", _("迁入户与当前所在户相同。"))
-    if not str(reason or "").strip():
-        errors.add("reason", _("请填写转移原因。"))
+    try:
+        reason = clean_text(str(reason or ""))
+    except ValidationError as exc:
+        errors.add("reason", exc.messages[0])
+    else:
+        if not reason:
+            errors.add("reason", _("请填写转移原因。"))
     if member.relationship == Relationship.HEAD:
         if member.household.members.count() > 1:
             errors.add("relationship", _("户主迁出前，请先为原户指定新的户主。"))
@@ -542,13 +615,13 @@ def member_transfer(*, by: User, member: Member, to_household: Household, relati
         to_household=to_household,
         from_relationship=member.relationship,
         to_relationship=relationship,
-        reason=reason.strip(),
+        reason=reason,
         transferred_by=by,
     )
     member.household = to_household
     member.relationship = relationship
     member._history_user = by
-    member._change_reason = _("成员转移：%(reason)s") % {"reason": reason.strip()}
+    member._change_reason = _("成员转移：%(reason)s") % {"reason": reason}
     member.save()
     # Both households changed: an edit of either that started before the move is stale,
     # and its refusal should name this transfer's author (so save, not update()).
@@ -558,6 +631,7 @@ def member_transfer(*, by: User, member: Member, to_household: Household, relati
         household._history_user = by
         household._change_reason = member._change_reason
         household.save(update_fields=["version", "updated_at"])
+    cases_remeasure(household_ids=[source.pk, to_household.pk], by=by)
     return member
 
 
@@ -588,14 +662,17 @@ def income_record_save(*, by: User, household: Household, year: int, data: dict)
         raise errors
     record._history_user = by
     _save(record, errors)
+    cases_remeasure(household_ids=[household.pk], by=by)
     return record
 
 
 @transaction.atomic
 def housing_appraisal_add(*, by: User, household: Household, data: dict) -> HousingAppraisal:
     _require_writer(by)
-    appraisal = HousingAppraisal(household=household, **data)
     errors = RegistryError(model=HousingAppraisal)
+    data = dict(data)
+    _normalize_text_fields(HousingAppraisal, data, errors)
+    appraisal = HousingAppraisal(household=household, **data)
     if appraisal.outcome and appraisal.grade not in ("C", "D"):
         errors.add("outcome", _("只有C级、D级危房需要填写改造或搬迁结果。"))
     if appraisal.outcome and not appraisal.outcome_date:
@@ -606,14 +683,17 @@ def housing_appraisal_add(*, by: User, household: Household, data: dict) -> Hous
         raise errors
     appraisal._history_user = by
     _save(appraisal, errors)
+    cases_remeasure(household_ids=[household.pk], by=by)
     return appraisal
 
 
 @transaction.atomic
 def water_assessment_add(*, by: User, household: Household, data: dict) -> WaterAssessment:
     _require_writer(by)
-    assessment = WaterAssessment(household=household, **data)
     errors = RegistryError(model=WaterAssessment)
+    data = dict(data)
+    _normalize_text_fields(WaterAssessment, data, errors)
+    assessment = WaterAssessment(household=household, **data)
     if not assessment.piped_to_house and assessment.round_trip_minutes is None:
         errors.add("round_trip_minutes", _("未通自来水入户时，请填写取水往返时间。"))
     if assessment.reliability_percent is not None and not 0 <= assessment.reliability_percent <= 100:
@@ -624,6 +704,7 @@ def water_assessment_add(*, by: User, household: Household, data: dict) -> Water
         raise errors
     assessment._history_user = by
     _save(assessment, errors)
+    cases_remeasure(household_ids=[household.pk], by=by)
     return assessment
 
 

@@ -5,7 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import MeView, ObtainTokenView
 from dashboards.api import DeadlineDashboardView, MonitoringDashboardView, TodoView
-from exits.api import CampaignViewSet, ExitCaseViewSet
+from exits.api import CampaignViewSet, ExitCaseViewSet, PriorExitViewSet
 from households.api import HouseholdViewSet, MemberViewSet
 from imports.api import ImportErrorReportView, ImportJobViewSet
 from monitoring.api import AlertViewSet, MonitoringCaseViewSet
@@ -18,6 +18,7 @@ router.register("members", MemberViewSet, basename="member")
 router.register("imports", ImportJobViewSet, basename="import")
 router.register("exit-campaigns", CampaignViewSet, basename="exit-campaign")
 router.register("exit-cases", ExitCaseViewSet, basename="exit-case")
+router.register("prior-exits", PriorExitViewSet, basename="prior-exit")
 router.register("monitoring-cases", MonitoringCaseViewSet, basename="monitoring-case")
 router.register("alerts", AlertViewSet, basename="alert")
 

@@ -185,5 +185,7 @@ def log_in(page):
     return log_in_as
 
 
-# The exit workflow's fixtures (campaign, certifiers) for browser tests of exit cases.
-from tests.exits.conftest import campaign, certifiers  # noqa: E402, F401
+# The exit workflow's fixtures for browser tests of exit cases: the campaign, the sector
+# certifiers, and the second town and county officials that separation of duties
+# (exits.models.REVIEWS) needs.
+from tests.exits.conftest import campaign, carol2, certifiers, tom2  # noqa: E402, F401

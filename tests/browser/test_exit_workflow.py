@@ -34,7 +34,7 @@ def complete_step(page, label):
 
 
 def test_three_levels_take_a_household_to_approval(
-    travel, live_server, page, page_guard, log_in, screenshot, campaign, alice, tom, carol, certifiers
+    travel, live_server, page, page_guard, log_in, screenshot, campaign, alice, tom, tom2, carol, carol2, certifiers
 ):
     household = ready_household()
     switch_user(page, log_in, "alice")
@@ -75,6 +75,10 @@ def test_three_levels_take_a_household_to_approval(
     page.get_by_label("交叉检查组来自").select_option("610902102201")
     page.get_by_label("检查发现的问题").fill("未发现问题")
     complete_step(page, "交叉检查")
+    # Separation of duties: the review is another town official's.
+    expect(page.get_by_test_id("refusals")).to_contain_text("不能再办理复核它的第4步")
+    switch_user(page, log_in, "tom2")
+    page.goto(f"/exits/{case.pk}/")
     page.get_by_label("审核审查意见").fill("学籍、参保、住房、饮水数据比对一致，同意")
     complete_step(page, "审核审查")
     page.get_by_test_id("open-notice").click()
@@ -91,11 +95,15 @@ def test_three_levels_take_a_household_to_approval(
     page.goto(f"/exits/{case.pk}/")
     expect(page.get_by_test_id("refusals")).to_have_count(0)
     complete_step(page, "公示公告")
+    # Whoever closed the notice does not approve it.
+    expect(page.get_by_test_id("separation")).to_contain_text("陈卡（办理了第5步）")
+    switch_user(page, log_in, "carol2")
+    page.goto(f"/exits/{case.pk}/")
     page.get_by_label("批准意见").fill("同意退出")
     complete_step(page, "核查批准")
     expect(page.get_by_test_id("case-step")).to_have_text("7. 资料备案")
     timeline = page.get_by_test_id("timeline")
-    expect(timeline.locator("[data-step='6']")).to_contain_text("陈卡")
+    expect(timeline.locator("[data-step='6']")).to_contain_text("陈二")
 
     case.refresh_from_db()
     assert case.current_step == Step.ARCHIVE
@@ -104,7 +112,7 @@ def test_three_levels_take_a_household_to_approval(
         (1, "alice"),
         (2, "alice"),
         (3, "tom"),
-        (4, "tom"),
+        (4, "tom2"),
         (5, "carol"),
-        (6, "carol"),
+        (6, "carol2"),
     ]

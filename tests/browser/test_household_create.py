@@ -89,7 +89,6 @@ def test_it_registers_a_household_of_three_after_fixing_a_wrong_check_digit(
     page.locator("#id_attribute").select_option(label="一般贫困户")
     page.locator("#id_main_cause").select_option(label="因病")
     page.locator("#id_identification_year").fill("2016")
-    page.locator("#id_exit_status").select_option(label="未脱贫")
 
     # Row 1 is there for the 户主; the others come from 添加成员 (htmx).
     expect(page.locator("[data-member-row]")).to_have_count(1)

@@ -5,15 +5,22 @@ at different steps (``story``), three more are monitoring objects. On Monday 12 
 
 - the village cadre registers a new household, records its income, house and water,
   enrols it and completes steps 1–2 (信息核实, 民主评议);
-- the town official cross-checks and reviews a case (steps 3–4) and opens its notice;
-- the county official closes a notice once its seven days are over, approves, files and
+- the town official cross-checks a case (step 3); the case page tells him he may not also
+  review it (separation of duties, ``exits.models.REVIEWS``), and a second official of his
+  town reviews it (step 4) and opens its notice;
+- the county official closes a notice once its seven days are over; the case page tells
+  her she may not also approve it, a second county official approves, and she files and
   marks the case, and the household is 已脱贫;
 - the city supervisor watches the deadline dashboard's numbers move, drills down to a
   county and back, and looks at the monitoring dashboard.
 
 Each test builds the same story and does one role's day through the pages; what other
-roles do that day is done through the services. The home pages, the dashboards and the
-cadre's home on a phone are saved in test-artifacts/screenshots/.
+roles do that day is done through the services. In the story, as in the rules, the
+steps that check others' work are done by someone else: at each town and in the county a
+second official (``tom2``/``tian``, ``carol2``) cross-checks (3) and closes notices (5), so
+the first may review (4) and approve (6). The home pages, the dashboards, the cadre's
+home on a phone and the case pages that tell an official a step is not theirs (the
+county's also on a phone) are saved in test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from exits import services
-from exits.models import ExitCase, Step
+from exits.models import ExitCase, Level, Step
 from households.models import (
     ExitStatus,
     Household,
@@ -38,7 +45,7 @@ from households.models import (
 from monitoring import services as monitoring_services
 from monitoring.models import Category, Channel, MonitoringCase, RiskType, Stage
 from regions.models import Region
-from tests.browser.helpers import scroll_width, widest_elements
+from tests.browser.helpers import DESKTOP, scroll_width, widest_elements
 from tests.browser.test_household_create import add_member_row, fill_member
 from tests.conftest import (
     CITY,
@@ -116,20 +123,39 @@ def story_household(village: str, head: str, serial: int, **fields) -> Household
 
 
 @pytest.fixture
-def story(travel, campaign, certifiers, alice, bob, tom, carol, sue) -> Story:
+def story(travel, campaign, certifiers, alice, bob, tom, tom2, carol, carol2, sue) -> Story:
     """The campaign as it stands on the morning of 12 October, built day by day since
-    21 September through the services, by the people whose work each step is."""
+    21 September through the services, by the people whose work each step is.
+
+    Separation of duties (exits.models.REVIEWS): the second official of a town
+    cross-checks (3) and the first reviews (4); the second county official closes the
+    notice (5) and the first approves (6), files (7) and marks (8)."""
     amy = make_user("amy", Role.VILLAGE_CADRE, VILLAGE_A2, full_name="艾米")
     olga = make_user("olga", Role.VILLAGE_CADRE, OTHER_COUNTY_VILLAGE, full_name="欧佳")
     tina = make_user("tina", Role.TOWN_OFFICIAL, TOWN_B, full_name="唐娜")
+    tian = make_user("tian", Role.TOWN_OFFICIAL, TOWN_B, full_name="田甜")
     cadre_of = {VILLAGE_A: alice, VILLAGE_A2: amy, VILLAGE_B: bob, OTHER_COUNTY_VILLAGE: olga}
     town_of = {VILLAGE_A: tom, VILLAGE_A2: tom, VILLAGE_B: tina}
-    story = Story(people={"alice": alice, "amy": amy, "bob": bob, "tom": tom, "tina": tina, "carol": carol})
+    second_town_of = {VILLAGE_A: tom2, VILLAGE_A2: tom2, VILLAGE_B: tian}
+    story = Story(
+        people={
+            "alice": alice, "amy": amy, "bob": bob, "tom": tom, "tom2": tom2, "tina": tina, "tian": tian,
+            "carol": carol, "carol2": carol2,
+        }
+    )  # fmt: skip
+
+    def doer(village, step):
+        level = campaign.level_of(step)
+        if level == Level.VILLAGE:
+            return cadre_of.get(village)
+        if level == Level.TOWN:
+            return (second_town_of if step == Step.CROSS_CHECK else town_of).get(village)
+        return carol2 if step == Step.NOTICE else carol
 
     def complete(key, step, **changes):
         case = story.case(key)
         village = case.village_id
-        by = {"village": cadre_of.get(village), "town": town_of.get(village)}.get(campaign.level_of(step), carol)
+        by = doer(village, step)
         if step == Step.CROSS_CHECK:  # a team from another town
             changes.setdefault("checking_unit", VILLAGE_A if village == VILLAGE_B else VILLAGE_B)
         services.step_complete(by=by, case=case, step=step, data=step_data(step, **changes))
@@ -305,7 +331,9 @@ def test_the_village_cadre_registers_a_household_and_completes_the_village_steps
     page.locator("#id_attribute").select_option(label="一般贫困户")
     page.locator("#id_main_cause").select_option(label="缺技术")
     page.locator("#id_identification_year").fill("2016")
-    page.locator("#id_exit_status").select_option(label="未脱贫")
+    # 脱贫状态 is the workflow's outcome: shown on the form, not an input.
+    expect(page.get_by_test_id("exit-status")).to_contain_text("未脱贫")
+    expect(page.locator("#id_exit_status")).to_have_count(0)
     fill_member(page, 0, HEAD, valid_id_number(birth=HEAD["birth"], sex=HEAD["sex"]), education="初中")
     add_member_row(page, 1)
     add_member_row(page, 2)
@@ -413,7 +441,7 @@ def test_the_village_cadre_registers_a_household_and_completes_the_village_steps
 # --- the town official -----------------------------------------------------------------------
 
 
-def test_the_town_official_cross_checks_reviews_and_opens_the_notice(story, live_server, page, log_in, screenshot):
+def test_the_town_officials_cross_check_then_review_and_open_the_notice(story, live_server, page, log_in, screenshot):
     switch_user(page, log_in, "tom")
 
     # Two cases of his town wait for the cross-check.
@@ -423,6 +451,7 @@ def test_the_town_official_cross_checks_reviews_and_opens_the_notice(story, live
     number = story.number("a-step3")
     page.get_by_test_id("todo-step-3").get_by_role("link", name=re.compile(number)).click()
     expect(page.get_by_test_id("case-step")).to_have_text("3. 交叉检查")
+    case_url = page.url
 
     # The team comes from another town: 西关村's own town is not among the choices.
     unit = page.get_by_label("交叉检查组来自")
@@ -430,6 +459,28 @@ def test_the_town_official_cross_checks_reviews_and_opens_the_notice(story, live
     unit.select_option(VILLAGE_B)
     page.get_by_label("检查发现的问题").fill("入户抽查收入、住房和饮水，未发现问题")
     complete_step(page, "交叉检查")
+    expect(page.get_by_test_id("case-step")).to_have_text("4. 审核审查")
+
+    # Separation of duties, before he tries: the review checks his cross-check, so the page
+    # names him among those who may not do it, and says why above the form.
+    separation = page.get_by_test_id("separation")
+    expect(separation).to_contain_text("职责分离")
+    expect(separation).to_contain_text("3. 交叉检查")
+    expect(separation).to_contain_text("张涛（办理了第3步）")
+    expect(page.get_by_test_id("refusals")).to_contain_text(
+        "您办理了第3步“交叉检查”，不能再办理复核它的第4步“审核审查”"
+    )
+    screenshot(page, "case-town-separation")
+
+    # His colleague 张二 of the same town reviews it and opens the notice.
+    switch_user(page, log_in, "tom2")
+    expect_todo(page, 3, 1)
+    expect_todo(page, 4, 1)
+    page.get_by_test_id("todo-step-4").get_by_role("link", name=re.compile(number)).click()
+    assert page.url == case_url
+    expect(page.get_by_test_id("separation")).to_contain_text("张涛（办理了第3步）")
+    expect(page.get_by_test_id("separation")).not_to_contain_text("张二")
+    expect(page.get_by_test_id("refusals")).to_have_count(0)
     page.get_by_label("审核审查意见").fill("学籍、参保、住房鉴定、饮水数据比对一致，同意")
     complete_step(page, "审核审查")
     expect(page.get_by_test_id("case-step")).to_have_text("5. 公示公告")
@@ -437,27 +488,42 @@ def test_the_town_official_cross_checks_reviews_and_opens_the_notice(story, live
     expect(page.locator(".alert-success")).to_contain_text("公示已发布")
     expect(page.get_by_test_id("timeline").locator("[data-step='5']")).to_contain_text("最早 2020-10-19 可结束")
 
-    # Separation of duties: the steps he checked were done by the village, not by him.
+    # Each step was done by someone other than those whose work it checks.
     timeline = page.get_by_test_id("timeline")
-    for step, who in ((1, "李爱丽"), (2, "李爱丽"), (3, "张涛"), (4, "张涛")):
+    for step, who in ((1, "李爱丽"), (2, "李爱丽"), (3, "张涛"), (4, "张二")):
         expect(timeline.locator(f"[data-step='{step}']")).to_contain_text(who)
     case = story.case("a-step3")
     performers = {r.step: r.completed_by.username for r in case.steps.filter(is_reset=False)}
-    assert performers == {1: "alice", 2: "alice", 3: "tom", 4: "tom"}
+    assert performers == {1: "alice", 2: "alice", 3: "tom", 4: "tom2"}
     assert case.notice_started_on == datetime.date(2020, 10, 12)
 
     go_home(page)
     expect_todo(page, 3, 1)
     expect_todo(page, 4, None)
     expect(page.get_by_test_id("todo-step-3")).not_to_contain_text(number)
-    # The notice is out: nothing of his waits to be published.
+    # The notice is out: nothing of the town's waits to be published.
     expect_group(page, "notice-publish", "待发布公示", None)
 
 
 # --- the county official ---------------------------------------------------------------------
 
 
-def test_the_county_official_closes_the_notice_approves_files_and_marks(
+def expect_gates(page, labels: list[str], failing: dict[str, str]):
+    """The case page's 办理本步骤须满足 panel lists ``labels`` (the step's conditions, in
+    order, each a substring of its line); those in ``failing`` are marked as not held, with
+    the reason given, the others as held."""
+    gates = page.get_by_test_id("gates")
+    expect(gates).to_contain_text("办理本步骤须满足")
+    rows = gates.locator("li[data-gate-held]")
+    expect(rows).to_have_count(len(labels))
+    for row, label in zip(rows.all(), labels, strict=True):
+        expect(row).to_contain_text(label)
+        expect(row).to_have_attribute("data-gate-held", "no" if label in failing else "yes")
+        if label in failing:
+            expect(row).to_contain_text(failing[label])
+
+
+def test_the_county_officials_close_the_notice_then_approve_file_and_mark(
     story, travel, live_server, page, log_in, screenshot
 ):
     switch_user(page, log_in, "carol")
@@ -472,11 +538,22 @@ def test_the_county_official_closes_the_notice_approves_files_and_marks(
     expect(page.get_by_test_id("todo-monitoring-assessment").get_by_test_id("todo-count")).to_have_text("1")
     screenshot(page, "home-county")
 
-    # 杨秀兰户's notice opened on 10-08: it cannot close before 10-15.
+    # 杨秀兰户's notice opened on 10-08: it cannot close before 10-15. The page lists what
+    # closing the notice needs, and which condition does not hold yet.
     number = story.number("a-notice")
     case_url = live_server.url + reverse("exits:detail", args=[ExitCase.objects.get(household__number=number).pk])
     page.goto(case_url)
     expect(page.get_by_test_id("refusals")).to_contain_text("公示期至少7天，最早可于2020-10-15结束公示")
+    step5_gates = [
+        "五项标准均达标",
+        "五项标准均经行业部门认定",
+        "特殊情况",
+        "已发布公示",
+        "公示期满",
+        "公示异议均已处理",
+    ]
+    expect_gates(page, step5_gates, failing={"公示期满": "最早可于2020-10-15结束公示"})
+    expect(page.get_by_test_id("separation")).to_have_count(0)  # closing the notice checks nobody's step
 
     # Friday 16 October: the notice is over, nobody objected; her home says so.
     travel.move_to(at(10, 16))
@@ -485,11 +562,31 @@ def test_the_county_official_closes_the_notice_approves_files_and_marks(
     page.get_by_test_id("todo-notice-close").get_by_role("link", name=re.compile(number)).click()
     assert page.url == case_url
     expect(page.get_by_test_id("refusals")).to_have_count(0)
+    expect_gates(page, step5_gates, failing={})
     page.get_by_label("公示情况说明").fill("村内公示7天，无异议")
     complete_step(page, "公示公告")
+    expect(page.get_by_test_id("case-step")).to_have_text("6. 核查批准")
 
-    # The approval queue now holds two cases, both ready.
-    go_home(page)
+    # Separation of duties, before she tries: approval checks the notice she just closed
+    # (and the town's cross-check and review), so the page tells her it is not hers to do.
+    step6_gates = ["五项标准均达标", "五项标准均经行业部门认定", "特殊情况", "公示异议均已处理", "前面各步均已完成"]
+    expect_gates(page, step6_gates, failing={})
+    separation = page.get_by_test_id("separation")
+    expect(separation).to_contain_text("3. 交叉检查、4. 审核审查、5. 公示公告")
+    for who in ("张二（办理了第3步）", "张涛（办理了第4步）", "陈卡（办理了第5步）"):
+        expect(separation).to_contain_text(who)
+    expect(page.get_by_test_id("refusals")).to_contain_text(
+        "您办理了第5步“公示公告”，不能再办理复核它的第6步“核查批准”"
+    )
+    screenshot(page, "case-county-separation")
+    page.set_viewport_size(PHONE_390)
+    page.reload()
+    expect(page.get_by_test_id("separation")).to_be_visible()
+    screenshot(page, "case-county-separation-phone")
+    page.set_viewport_size(DESKTOP)
+
+    # Her colleague 陈二 approves: the queue now holds two cases, both ready.
+    switch_user(page, log_in, "carol2")
     expect_group(page, "notice-close", "公示期满待办结", None)
     expect_todo(page, 6, 2)
     page.get_by_test_id("todo-step-6").get_by_role("link", name=re.compile("去办理|查看全部")).click()
@@ -498,9 +595,21 @@ def test_the_county_official_closes_the_notice_approves_files_and_marks(
     mine = rows.filter(has_text=number)
     expect(mine.locator(".badge")).to_have_text("可批准")
     mine.click()
-
+    assert page.url == case_url
+    expect(page.get_by_test_id("separation")).to_contain_text("陈卡（办理了第5步）")
+    expect(page.get_by_test_id("separation")).not_to_contain_text("陈二")
+    expect(page.get_by_test_id("refusals")).to_have_count(0)
     page.get_by_label("批准意见").fill("经核查，五项标准均已达标，批准退出")
     complete_step(page, "核查批准")
+    expect(page.get_by_test_id("case-step")).to_have_text("7. 资料备案")
+
+    # Back to 陈卡: filing and marking check nobody's step; she finishes the case.
+    switch_user(page, log_in, "carol")
+    expect_todo(page, 6, 1)
+    expect_todo(page, 7, 1)
+    page.get_by_test_id("todo-step-7").get_by_role("link", name=re.compile(number)).click()
+    assert page.url == case_url
+    expect(page.get_by_test_id("refusals")).to_have_count(0)
     for item in services.ARCHIVE_ITEMS:
         page.get_by_label(item, exact=True).check()
     complete_step(page, "资料备案")
@@ -509,8 +618,8 @@ def test_the_county_official_closes_the_notice_approves_files_and_marks(
     expect(page.get_by_test_id("case-step")).to_have_text("已退出")
     expect(page.get_by_test_id("action-panel")).to_have_count(0)
     timeline = page.get_by_test_id("timeline")
-    for step in (5, 6, 7, 8):
-        expect(timeline.locator(f"[data-step='{step}']")).to_contain_text("陈卡")
+    for step, who in ((5, "陈卡"), (6, "陈二"), (7, "陈卡"), (8, "陈卡")):
+        expect(timeline.locator(f"[data-step='{step}']")).to_contain_text(who)
 
     # The household is 已脱贫 in 2020.
     page.get_by_role("link", name="户信息").click()
@@ -521,8 +630,8 @@ def test_the_county_official_closes_the_notice_approves_files_and_marks(
     assert case.current_step == 9 and case.exited_on == datetime.date(2020, 10, 16)
     assert case.household.exit_status == ExitStatus.EXITED and case.household.exit_year == 2020
     performers = {r.step: r.completed_by.username for r in case.steps.filter(is_reset=False)}
-    # The approver did not do the steps approval checks (3, 4).
-    assert performers == {1: "alice", 2: "alice", 3: "tom", 4: "tom", 5: "carol", 6: "carol", 7: "carol", 8: "carol"}
+    # The approver did not do the steps approval checks (3, 4, 5).
+    assert performers == {1: "alice", 2: "alice", 3: "tom2", 4: "tom", 5: "carol", 6: "carol2", 7: "carol", 8: "carol"}
 
     go_home(page)
     expect_todo(page, 6, 1)
@@ -564,14 +673,15 @@ def test_the_supervisor_watches_the_numbers_move(story, live_server, page, log_i
     expect(page.get_by_test_id("burndown").locator("canvas")).to_have_count(4)
     screenshot(page, "dashboard-deadlines")
 
-    # Meanwhile in 西关村 and 银滩镇: one case finishes the village steps, another the town's.
-    alice, tom = story.people["alice"], story.people["tom"]
+    # Meanwhile in 西关村 and 银滩镇: one case finishes the village steps, another the town's
+    # (cross-checked by one town official, reviewed by the other).
+    alice, tom, tom2 = story.people["alice"], story.people["tom"], story.people["tom2"]
     for step in (1, 2):
         case = story.case("a-step1")
         services.step_complete(by=alice, case=case, step=step, data=step_data(step))
-    for step in (3, 4):
+    for step, by in ((3, tom2), (4, tom)):
         case = story.case("a-step3")
-        services.step_complete(by=tom, case=case, step=step, data=step_data(step))
+        services.step_complete(by=by, case=case, step=step, data=step_data(step))
 
     page.reload()
     rows = dashboard_rows(page)

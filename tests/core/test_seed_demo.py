@@ -59,10 +59,12 @@ def test_it_creates_one_demo_account_per_role(demo):
     roles = Counter(User.objects.values_list("role", flat=True))
     assert roles == {
         Role.VILLAGE_CADRE: 2,
-        Role.TOWN_OFFICIAL: 1,
+        # Two at the town and the county: who cross-checks does not review, who closes
+        # the notice does not approve (separation of duties, exits.models.REVIEWS).
+        Role.TOWN_OFFICIAL: 2,
         # One department per exit criterion, so a demo case can be certified through.
         Role.SECTOR: 5,
-        Role.COUNTY_OFFICIAL: 1,
+        Role.COUNTY_OFFICIAL: 2,
         Role.CITY_SUPERVISOR: 1,
         Role.ADMIN: 1,
     }
@@ -77,7 +79,7 @@ def test_it_puts_the_two_cadres_in_villages_of_different_towns(demo):
     assert all(c.region.level == Region.Level.VILLAGE for c in cadres)
     assert cadres[0].region.parent_id != cadres[1].region.parent_id
     # The town official oversees the first cadre, not the second.
-    town = User.objects.get(role=Role.TOWN_OFFICIAL)
+    town = User.objects.get(username="town")
     assert sorted(c.region.parent_id == town.region_id for c in cadres) == [False, True]
 
 
@@ -85,8 +87,8 @@ def test_it_writes_the_accounts_file(demo):
     accounts = json.loads(settings.DEMO_ACCOUNTS_FILE.read_text(encoding="utf-8"))
     assert accounts == demo["first"]["accounts"]
     assert [a["username"] for a in accounts] == [
-        "cadre", "cadre2", "town", "sector", "sector_poverty", "sector_housing", "sector_health", "sector_water",
-        "county", "supervisor", "admin",
+        "cadre", "cadre2", "town", "town2", "sector", "sector_poverty", "sector_housing", "sector_health",
+        "sector_water", "county", "county2", "supervisor", "admin",
     ]  # fmt: skip
     for account in accounts:
         assert {"username", "password", "role", "region_code"} <= account.keys()
@@ -102,7 +104,7 @@ def test_it_prints_the_accounts(demo):
 
 
 def test_it_resets_the_accounts_instead_of_duplicating_them(demo):
-    assert User.objects.count() == demo["first"]["users"] == 11
+    assert User.objects.count() == demo["first"]["users"] == 13
 
 
 def test_it_creates_the_households_asked_for(demo):

@@ -129,11 +129,15 @@ class Flow:
     """Moves cases through the eight steps with the right people: the village cadre,
     the town official and the county official for the level each step belongs to."""
 
-    def __init__(self, *, clock, campaign, certifiers, doers):
+    def __init__(self, *, clock, campaign, certifiers, doers, reviewers=None):
         self.clock = clock
         self.campaign = campaign
         self.certifiers = certifiers
         self.doers = doers  # role → user
+        # Separation of duties (exits.models.REVIEWS): the second town official
+        # cross-checks and the second county official closes the notice, so the first
+        # ones may review (4) and approve (6).
+        self.reviewers = reviewers or {}  # role → second user of that role
 
     def enrol(self, household=None, *, certify=True, by=None) -> ExitCase:
         household = household or ready_household()
@@ -148,7 +152,10 @@ class Flow:
 
     def doer(self, step: int):
         self.campaign.refresh_from_db()
-        return self.doers[self.campaign.role_for(step)]
+        role = self.campaign.role_for(step)
+        if step in (Step.CROSS_CHECK, Step.NOTICE) and role in self.reviewers:
+            return self.reviewers[role]
+        return self.doers[role]
 
     def complete(self, case: ExitCase, step: int | None = None, *, by=None, **changes):
         case.refresh_from_db()
@@ -171,12 +178,13 @@ class Flow:
 
 
 @pytest.fixture
-def flow(clock, campaign, certifiers, alice, tom, carol):
+def flow(clock, campaign, certifiers, alice, tom, carol, tom2, carol2):
     return Flow(
         clock=clock,
         campaign=campaign,
         certifiers=certifiers,
         doers={Role.VILLAGE_CADRE: alice, Role.TOWN_OFFICIAL: tom, Role.COUNTY_OFFICIAL: carol},
+        reviewers={Role.TOWN_OFFICIAL: tom2, Role.COUNTY_OFFICIAL: carol2},
     )
 
 

@@ -125,7 +125,7 @@ def test_a_case_comes_with_its_criteria_steps_and_objections(client, flow, alice
     assert [(s["step"], s["completed_by"], s["is_reset"]) for s in body["steps"]] == [
         (1, "李爱丽", False),
         (2, "李爱丽", False),
-        (3, "张涛", False),
+        (3, "张二", False),
         (4, "张涛", False),
     ]
     assert [(o["content"], o["status"]) for o in body["objections"]] == [("收入有误", "open")]

@@ -312,10 +312,17 @@ def test_certification_is_dropped_when_the_registry_no_longer_meets_the_criterio
     for criterion in (Criterion.INCOME, Criterion.WATER):
         services.criterion_certify(by=certifiers[criterion], check=check_of(case, criterion))
 
-    # Still met after a change: the certification stands.
-    IncomeRecord.objects.filter(household=case.household).update(wage_income=Decimal("10000"))
+    # Measured again on unchanged data: the certification stands.
     services.criteria_refresh([case])
     assert check_of(case, Criterion.INCOME).is_passed
+
+    # Still met, but not what the sector certified: the certification lapses (DOMAIN.md §3).
+    IncomeRecord.objects.filter(household=case.household).update(wage_income=Decimal("10000"))
+    services.criteria_refresh([case])
+    income = check_of(case, Criterion.INCOME)
+    assert (income.result, income.is_certified) == (CriterionResult.MET, False)
+    assert income.lapse_note.startswith("人均纯收入 6000.00 → 5000.00（")
+    services.criterion_certify(by=certifiers[Criterion.INCOME], check=income)
 
     # No longer met: the certification goes, with the reason, and the change is in the history.
     IncomeRecord.objects.filter(household=case.household).update(wage_income=Decimal("6000"))
@@ -323,7 +330,8 @@ def test_certification_is_dropped_when_the_registry_no_longer_meets_the_criterio
     income = check_of(case, Criterion.INCOME)
     assert (income.result, income.certified_at, income.certified_by) == (CriterionResult.NOT_MET, None, None)
     assert income.failures == ["2020年家庭人均纯收入3000.00元，未超过当年标准4000.00元。"]
-    assert income.history.latest().history_change_reason == "按建档立卡数据测算"
+    reason = income.history.latest().history_change_reason
+    assert reason.startswith("数据变化，行业部门认定失效：人均纯收入 5000.00 → 3000.00")
     assert income.history.filter(certified_at__isnull=False).exists()
     # The untouched criterion keeps its certification.
     assert check_of(case, Criterion.WATER).is_passed

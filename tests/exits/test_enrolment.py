@@ -92,10 +92,12 @@ def test_a_special_situation_blocks_enrolment_until_the_county_decides_to_procee
     situation = services.situation_investigate(
         by=alice, campaign=campaign, household=household, kind=kind, investigation="已联系本人，在外务工"
     )
-    assert refusal(services.case_enrol, by=alice, campaign=campaign, household=household).messages == [expected]
-    # … nor a decision other than "proceed".
+    waiting = f"该户为{label}，尚无县级处理决定。"
+    assert refusal(services.case_enrol, by=alice, campaign=campaign, household=household).messages == [waiting]
+    # … nor a decision other than "proceed", and the refusal names the decision.
     services.situation_decide(by=carol, situation=situation, decision=SituationDecision.DEFER, note="再核实")
-    assert refusal(services.case_enrol, by=alice, campaign=campaign, household=household).messages == [expected]
+    deferred = f"该户为{label}，县级已决定“暂缓退出”：再核实。"
+    assert refusal(services.case_enrol, by=alice, campaign=campaign, household=household).messages == [deferred]
 
     services.situation_decide(by=carol, situation=situation, decision=SituationDecision.PROCEED, note="可以退出")
     case = services.case_enrol(by=alice, campaign=campaign, household=household)

@@ -5,10 +5,11 @@ import datetime
 
 import pytest
 
+from accounts.models import Role
 from exits import services
 from exits.models import CaseStatus, Step, StepRecord
 from households.models import ExitStatus
-from tests.conftest import TOWN_A, TOWN_B, VILLAGE_A, VILLAGE_A2, VILLAGE_B
+from tests.conftest import COUNTY, TOWN_A, TOWN_B, VILLAGE_A, VILLAGE_A2, VILLAGE_B, make_user
 from tests.html import element, text
 
 pytestmark = pytest.mark.django_db
@@ -212,7 +213,7 @@ def test_step_8_marks_the_household_exited_with_the_campaign_year(flow, carol):
     assert list(case.steps.filter(is_reset=False).values_list("step", flat=True)) == list(range(1, 9))
 
 
-def test_each_completion_is_in_the_cases_history(flow, alice, tom):
+def test_each_completion_is_in_the_cases_history(flow, alice, tom2):
     case = flow.enrol()
     flow.bring_to(case, 4)
     reasons = list(
@@ -223,7 +224,7 @@ def test_each_completion_is_in_the_cases_history(flow, alice, tom):
     assert reasons == [
         ("完成第1步“信息核实”", "alice"),
         ("完成第2步“民主评议”", "alice"),
-        ("完成第3步“交叉检查”", "tom"),
+        ("完成第3步“交叉检查”", "tom2"),
     ]
 
 
@@ -242,7 +243,7 @@ def test_the_county_official_who_reviewed_cannot_approve(flow, campaign, carol, 
     error = refused(flow, case, Step.APPROVE, by=carol)
     assert error.messages == ["您办理了第4步“审核审查”，不能再办理复核它的第6步“核查批准”。"]
 
-    flow.complete(case, Step.APPROVE, by=carol2)
+    flow.complete(case, Step.APPROVE, by=make_user("carol3", Role.COUNTY_OFFICIAL, COUNTY))
     case.refresh_from_db()
     assert case.current_step == Step.ARCHIVE
 
@@ -251,11 +252,13 @@ def test_the_county_official_who_cross_checked_cannot_approve(flow, campaign, ca
     campaign.step_levels = {**campaign.step_levels, "3": "county"}
     campaign.save()
     case = flow.enrol()
+    flow.bring_to(case, Step.CROSS_CHECK)
+    flow.complete(case, Step.CROSS_CHECK, by=carol)
     flow.bring_to(case, Step.APPROVE)
     assert refused(flow, case, Step.APPROVE, by=carol).messages == [
         "您办理了第3步“交叉检查”，不能再办理复核它的第6步“核查批准”。"
     ]
-    flow.complete(case, Step.APPROVE, by=carol2)
+    flow.complete(case, Step.APPROVE, by=make_user("carol3", Role.COUNTY_OFFICIAL, COUNTY))
 
 
 def test_the_town_official_who_held_the_appraisal_cannot_cross_check_or_review_it(flow, campaign, tom, tom2):
@@ -274,18 +277,22 @@ def test_the_town_official_who_held_the_appraisal_cannot_cross_check_or_review_i
     assert refused(flow, case, Step.REVIEW, by=tom).messages == [
         "您办理了第2步“民主评议”，不能再办理复核它的第4步“审核审查”。"
     ]
-    flow.complete(case, Step.REVIEW, by=tom2)
+    # tom2 cross-checked: the review (4 ≠ 3) is a third official's.
+    assert refused(flow, case, Step.REVIEW, by=tom2).messages == [
+        "您办理了第3步“交叉检查”，不能再办理复核它的第4步“审核审查”。"
+    ]
+    flow.complete(case, Step.REVIEW, by=make_user("tom3", Role.TOWN_OFFICIAL, TOWN_A))
     case.refresh_from_db()
     assert case.current_step == Step.NOTICE
 
 
-def test_separation_of_duties_looks_at_standing_records_only(flow, campaign, tom, carol, carol2):
+def test_separation_of_duties_looks_at_standing_records_only(flow, campaign, carol, carol2):
     """carol reviewed, the case went back to step 4 and carol2 reviewed again: now carol may approve."""
     campaign.step_levels = {**campaign.step_levels, "4": "county"}
     campaign.save()
     case = flow.enrol()
     flow.bring_to(case, Step.APPROVE)
-    services.case_return(by=tom, case=case, to_step=Step.REVIEW, reason="审核意见过于简单")
+    services.case_return(by=carol, case=case, to_step=Step.REVIEW, reason="审核意见过于简单")
     flow.complete(case, Step.REVIEW, by=carol2)
     flow.bring_to(case, Step.APPROVE)
     flow.complete(case, Step.APPROVE, by=carol)
@@ -317,8 +324,9 @@ def test_the_step_form_shows_each_refusal_next_to_its_field(client, flow, alice)
 
 
 def test_the_case_page_lists_what_blocks_the_step(client, flow, carol):
-    case = flow.enrol(certify=False)
+    case = flow.enrol()
     flow.bring_to(case, Step.APPROVE)
+    case.criteria.update(certified_at=None, certified_by=None, certified_measured=None)
     client.force_login(carol)
     refusals = element(client.get(f"/exits/{case.pk}/"), "div", data_testid="refusals").text
     assert "“收入达标”尚未经扶贫/统计部门认定。" in refusals

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_household_walks_all_eight_steps_and_ends_exited_with_the_year(
-    clock, campaign, alice, tom, carol, certifiers, regions
+    clock, campaign, alice, tom, tom2, carol, carol2, certifiers, regions
 ):
     household = ready_household()
     case = services.case_enrol(by=alice, campaign=campaign, household=household)
@@ -40,14 +40,15 @@ def test_a_household_walks_all_eight_steps_and_ends_exited_with_the_year(
         },
     )
     services.step_complete(
-        by=tom, case=case, step=Step.CROSS_CHECK, data={"checking_unit": "610902102201", "findings": "未发现问题"}
+        by=tom2, case=case, step=Step.CROSS_CHECK, data={"checking_unit": "610902102201", "findings": "未发现问题"}
     )
     services.step_complete(by=tom, case=case, step=Step.REVIEW, data={"opinion": "同意"})
     services.notice_open(by=tom, case=case)
     with pytest.raises(services.ExitError, match="公示期至少7天"):
-        services.step_complete(by=carol, case=case, step=Step.NOTICE, data={})
+        services.step_complete(by=carol2, case=case, step=Step.NOTICE, data={})
     clock.shift(7)
-    services.step_complete(by=carol, case=case, step=Step.NOTICE, data={})
+    # Separation of duties: carol2 closes the notice, carol (who did neither 3–5) approves.
+    services.step_complete(by=carol2, case=case, step=Step.NOTICE, data={})
     services.step_complete(by=carol, case=case, step=Step.APPROVE, data={"opinion": "批准退出"})
     services.step_complete(by=carol, case=case, step=Step.ARCHIVE, data={"checklist": services.ARCHIVE_ITEMS})
     services.step_complete(by=carol, case=case, step=Step.MARK, data={"marked_on": "2020-10-19"})

@@ -105,10 +105,13 @@ def form_data(household: dict, members: list[dict], *, initial_forms: int = 0, v
     """The POST of the create/edit page: household fields, then the ``members`` formset.
 
     A member dict may carry ``id`` (an existing row) and ``DELETE``; checkboxes that are
-    off are left out, as a browser does.
+    off are left out, as a browser does. 脱贫状态 and 脱贫年度 are left out too: the page
+    shows them as text, with no input (a test that sends them adds them to the POST).
     """
     post = {}
     for name, value in household.items():
+        if name in services.OUTCOME_FIELDS:
+            continue
         if isinstance(value, bool):
             if value:
                 post[name] = "on"

@@ -224,33 +224,36 @@ def test_it_drops_a_mode_left_selected_on_a_household_that_did_not_relocate(alic
 
 
 # --- exit year --------------------------------------------------------------------------------
+# 脱贫状态 and 脱贫年度 are the exit workflow's (DOMAIN.md §4); test_exit_outcome.py has the
+# refusals on every path. What is left for the registry: the identification year.
 
 
-def test_it_stores_an_exit_year_after_the_identification_year(alice):
-    household = register(alice, {"exit_status": "exited", "exit_year": 2019, "identification_year": 2016})
+def test_it_registers_a_household_sent_as_not_exited(alice):
+    household = register(alice, {"exit_status": "not_exited", "exit_year": None})
 
     household.refresh_from_db()
-    assert (household.exit_status, household.exit_year) == ("exited", 2019)
+    assert (household.exit_status, household.exit_year) == ("not_exited", None)
 
 
-@pytest.mark.parametrize("status", ["exited", "returned"])
-def test_it_asks_an_exited_household_for_its_exit_year(alice, status):
-    error = refused(alice, {"exit_status": status, "exit_year": None})
+@pytest.mark.parametrize("identification_year", [2019, 2020])
+def test_it_refuses_an_identification_year_in_or_after_the_exit_year(alice, identification_year):
+    household = register(alice, {"identification_year": 2016})
+    # An exit recorded by the workflow (test setup, not a registry path).
+    Household.objects.filter(pk=household.pk).update(exit_status="exited", exit_year=2019)
+    household.refresh_from_db()
 
-    assert error.household == {"exit_year": ["已脱贫或返贫的户必须填写脱贫年度。"]}
+    with pytest.raises(RegistryError) as caught:
+        services.household_update(
+            by=alice,
+            household=household,
+            data={"identification_year": identification_year},
+            members=None,
+            version=household.version,
+        )
 
-
-def test_it_refuses_an_exit_year_on_a_household_that_has_not_exited(alice):
-    error = refused(alice, {"exit_status": "not_exited", "exit_year": 2019})
-
-    assert error.household == {"exit_year": ["未脱贫的户不能填写脱贫年度。"]}
-
-
-@pytest.mark.parametrize("exit_year", [2016, 2015])
-def test_it_refuses_an_exit_in_or_before_the_identification_year(alice, exit_year):
-    error = refused(alice, {"exit_status": "exited", "exit_year": exit_year, "identification_year": 2016})
-
-    assert error.household == {"exit_year": ["脱贫年度必须晚于识别年度。"]}
+    assert caught.value.household == {"identification_year": ["识别年度必须早于该户的脱贫年度（2019年）。"]}
+    household.refresh_from_db()
+    assert household.identification_year == 2016
 
 
 def test_it_refuses_an_identification_year_before_the_registry(alice):
@@ -259,14 +262,6 @@ def test_it_refuses_an_identification_year_before_the_registry(alice):
     error = refused(alice, {"identification_year": 2012})
 
     assert error.household == {"identification_year": [f"识别年度应在2013年至{this_year}年之间。"]}
-
-
-def test_it_refuses_an_exit_year_that_has_not_come_yet(alice):
-    next_year = timezone.localdate().year + 1
-
-    error = refused(alice, {"exit_status": "exited", "exit_year": next_year})
-
-    assert "exit_year" in error.household
 
 
 # --- causes -----------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ def test_it_offers_the_two_linked_sheets_with_chinese_headers(client, alice):
     members = workbook[MEMBER_SHEET]
     assert [c.value for c in households[1]][:4] == ["户编号*", "村区划代码*", "村民小组*", "联系电话"]
     assert [c.value for c in members[1]][:4] == ["户编号*", "姓名*", "证件号码*", "与户主关系*"]
-    assert len(households[1]) == len(HOUSEHOLD_COLUMNS)
+    assert len(households[1]) == len(HOUSEHOLD_COLUMNS) - 2  # without 脱贫状态 and 脱贫年度
     assert len(members[1]) == len(MEMBER_COLUMNS)
     assert workbook[OPTIONS_SHEET].sheet_state == "hidden"
     assert "户编号" in workbook["填写说明"]["A3"].value
@@ -68,9 +68,9 @@ def test_it_puts_a_dropdown_on_every_enumeration(client, alice):
     insurance = validation_for(members, "S")
     assert options(workbook, insurance.formula1) == ["城乡居民基本医疗保险", "城镇职工基本医疗保险", "未参保"]
     households = workbook[HOUSEHOLD_SHEET]
-    status = validation_for(households, "J")
-    assert options(workbook, status.formula1) == ["未脱贫", "已脱贫", "返贫"]
-    relocated = validation_for(households, "L")
+    attribute = validation_for(households, "F")
+    assert options(workbook, attribute.formula1) == ["一般贫困户", "低保贫困户", "特困供养贫困户"]
+    relocated = validation_for(households, "J")
     assert options(workbook, relocated.formula1) == ["是", "否"]
     assert validation_for(households, "A") is None  # free text
 
@@ -81,6 +81,17 @@ def test_it_lists_only_the_villages_in_the_users_scope(client, alice, tom):
     town_codes = [row[0].value for row in download(client, tom)["区划代码"].iter_rows(min_row=2)]
     assert VILLAGE_A in town_codes and VILLAGE_A2 in town_codes
     assert VILLAGE_B not in town_codes
+
+
+def test_it_leaves_out_the_exit_outcome(client, alice):
+    """脱贫状态 and 脱贫年度 are the exit workflow's (DOMAIN.md §4): nothing to fill in,
+    and the instructions say where a past exit is recorded instead."""
+    workbook = download(client, alice)
+    headers = [c.value for c in workbook[HOUSEHOLD_SHEET][1]]
+    assert not {"脱贫状态", "脱贫状态*", "脱贫年度"} & set(headers)
+    assert "脱贫状态" not in [c.value for c in workbook[OPTIONS_SHEET][1]]
+    instructions = " ".join(str(row[0].value) for row in workbook["填写说明"].iter_rows())
+    assert "历史脱贫登记" in instructions
 
 
 def test_it_is_refused_to_a_read_only_supervisor(client, sue):

@@ -65,12 +65,14 @@ NOT_WORKING = {"务工状况": "未务工", "务工地点": None, "务工月数"
 PUPIL = {"文化程度": None, "劳动技能*": "无劳动力", **NOT_WORKING}
 
 
-# Headers the template does not have, which a cadre adds (the importer ignores them).
+# Headers the template does not have, which a cadre adds (the importer ignores them),
+# and the exit outcome the registry's own ledger carries (read, never required).
 EXTRA_HEADERS = frozenset(["备注"])
+OUTCOME_HEADERS = frozenset(["脱贫状态", "脱贫年度"])
 
 
 def _known(cells: dict, headers: list[str]) -> dict:
-    unknown = set(cells) - set(headers) - EXTRA_HEADERS
+    unknown = set(cells) - set(headers) - EXTRA_HEADERS - OUTCOME_HEADERS
     assert not unknown, f"not a template header (required ones end in *): {unknown}"
     return cells
 
@@ -82,8 +84,6 @@ def household(number: str = H1, **cells) -> dict:
         **HOUSEHOLD_ROW,
         "户编号*": number,
         "村区划代码*": VILLAGE_A,
-        "脱贫状态*": "未脱贫",
-        "脱贫年度": None,
         "易地扶贫搬迁户": "否",
         "搬迁方式": None,
         **cells,
