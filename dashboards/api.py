@@ -37,11 +37,19 @@ class LevelSerializer(serializers.Serializer):
     at_risk = serializers.IntegerField()
 
 
+class CertificationSerializer(serializers.Serializer):
+    deadline = serializers.DateField(help_text="达标认定时限（未设置时为村级完成时限）")
+    days_left = serializers.IntegerField()
+    waiting = serializers.IntegerField(help_text="退出中案件已达标、待行业部门认定的标准项数")
+    overdue = serializers.IntegerField(help_text="其中已过达标认定时限的项数")
+
+
 class RegionProgressSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
     total = serializers.IntegerField()
     levels = LevelSerializer(many=True)
+    certification = CertificationSerializer()
 
 
 class OverdueSerializer(serializers.Serializer):
@@ -71,7 +79,7 @@ class DeadlineDashboardView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        summary="退出进度看板：各区划、各层级的完成数、逾期数、进度滞后数和剩余天数",
+        summary="退出进度看板：各区划、各层级的完成数、逾期数、进度滞后数和剩余天数，及待达标认定和认定逾期的标准项数",
         parameters=[
             OpenApiParameter("campaign", int, description="退出批次，默认当前批次"),
             OpenApiParameter("region", str, description="区划代码，默认本人区划"),

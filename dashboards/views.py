@@ -14,7 +14,13 @@ from django.utils.translation import gettext as _
 
 from core.exports import Column, xlsx_streaming_response
 from core.params import as_id, is_region_code
-from dashboards.deadlines import LEVELS, deadline_burndown, deadline_progress, overdue_cases
+from dashboards.deadlines import (
+    LEVELS,
+    certification_progress,
+    deadline_burndown,
+    deadline_progress,
+    overdue_cases,
+)
 from dashboards.monitoring import STAGES, monitoring_progress
 from exits.models import Campaign, Level
 from exits.selectors import current_campaign
@@ -49,6 +55,7 @@ def deadline_context(request) -> dict:
         raise Http404(_("没有可查看的退出批次。"))
     region, path = _region_asked(request)
     total, rows = deadline_progress(user=request.user, campaign=campaign, region=region)
+    certification_progress(user=request.user, campaign=campaign, region=region, total=total, rows=rows)
     overdue_count, overdue = overdue_cases(user=request.user, campaign=campaign, region=region)
     burndown = deadline_burndown(user=request.user, campaign=campaign, region=region, total=total.total)
     chart = {
@@ -105,6 +112,10 @@ def deadlines_export(request):
             Column(_("%(l)s逾期") % {"l": label}, lambda row, i=index: row.levels[i].overdue),
             Column(_("%(l)s进度滞后") % {"l": label}, lambda row, i=index: row.levels[i].at_risk),
         ]
+    columns += [
+        Column(_("待达标认定（项）"), lambda row: row.certification.waiting),
+        Column(_("达标认定逾期（项）"), lambda row: row.certification.overdue),
+    ]
     return xlsx_streaming_response(
         filename=_("%(c)s进度-%(r)s.xlsx") % {"c": context["campaign"].name, "r": context["region"].name},
         fallback_filename="deadlines.xlsx",

@@ -12,6 +12,12 @@ last step of that level), divided by that pace, is how many days the town needs;
 today plus that passes the level's deadline, the town's cases at that level are at
 risk. A town that completed nothing recently is at risk once the deadline is within
 ``IDLE_HORIZON_DAYS``.
+
+Certification overdue: certification has its own deadline (``Campaign.certification_due``,
+by default the village deadline; DOMAIN.md §3). Once it has passed, the criteria of cases
+in progress that wait for their sector (measured as met, not certified) are raised to
+that county's accounts of the sector — one alert per campaign, county and sector naming
+how many wait, cleared once the last of them is certified. One more aggregate query.
 """
 
 from __future__ import annotations
@@ -21,16 +27,31 @@ from collections import defaultdict
 
 from django.db.models import Count
 from django.db.models.functions import Substr
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from exits.models import STEP_COUNT, Campaign, CaseStatus, ExitCase, Step, StepRecord
+from accounts.models import Sector
+from exits.models import (
+    CRITERION_SECTOR,
+    STEP_COUNT,
+    Campaign,
+    CaseStatus,
+    Criterion,
+    CriterionCheck,
+    CriterionResult,
+    ExitCase,
+    Step,
+    StepRecord,
+)
 from notifications.models import AlertKind
 from notifications.services import AlertSpec, alerts_sync
 
 PACE_DAYS = 14
 IDLE_HORIZON_DAYS = 14
 TOWN = 9  # a village code's first nine digits name its town
+COUNTY = 6  # and its first six its county
 
 
 def _remaining_in_level(campaign: Campaign, step: int) -> int:
@@ -111,4 +132,61 @@ def overdue_scan(*, today: datetime.date | None = None) -> dict[str, dict[str, i
     return {
         "overdue": alerts_sync(AlertKind.STEP_OVERDUE, overdue),
         "at_risk": alerts_sync(AlertKind.STEP_AT_RISK, at_risk),
+        # Its alerts name how many criteria wait, which falls as the sector certifies.
+        "certification": alerts_sync(
+            AlertKind.CERTIFICATION_OVERDUE, certification_overdue(list(campaigns.values()), today=today), reword=True
+        ),
     }
+
+
+def certification_overdue(campaigns: list[Campaign], *, today: datetime.date) -> list[AlertSpec]:
+    """One alert per (campaign, county, sector) whose criteria still wait for the
+    sector's certification after the campaign's certification deadline. Only a
+    criterion measured as met can be certified (a database constraint); one that is
+    not met waits on the village's data, not on the sector."""
+    late = {c.pk: c for c in campaigns if c.certification_due < today}
+    if not late:
+        return []
+    rows = (
+        CriterionCheck.objects.filter(
+            case__campaign_id__in=list(late),
+            case__status=CaseStatus.IN_PROGRESS,
+            result=CriterionResult.MET,
+            certified_at__isnull=True,
+        )
+        .annotate(county=Substr("case__village_id", 1, COUNTY))
+        .values("case__campaign_id", "county", "criterion")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    # Criteria of one sector (today one each) are summed into its alert.
+    waiting: dict[tuple[int, str, str], dict[str, int]] = defaultdict(dict)
+    for row in rows:
+        sector = CRITERION_SECTOR[Criterion(row["criterion"])]
+        waiting[(row["case__campaign_id"], row["county"], sector)][row["criterion"]] = row["n"]
+    specs = []
+    for (campaign_id, county, sector), criteria in sorted(waiting.items()):
+        campaign = late[campaign_id]
+        due = campaign.certification_due
+        query = {"campaign": campaign_id}
+        if len(criteria) == 1:  # the case list filters by one criterion waiting for certification
+            query["uncertified"] = next(iter(criteria))
+        specs.append(
+            AlertSpec(
+                key=f"certification:{campaign_id}:{county}:{sector}",
+                region_code=county.ljust(12, "0"),
+                level="county",
+                sector=sector,
+                title=_("%(campaign)s：%(n)d项“%(criteria)s”待%(sector)s部门达标认定，已过认定时限（%(due)s）")
+                % {
+                    "campaign": campaign.name,
+                    "sector": Sector(sector).label,
+                    "n": sum(criteria.values()),
+                    "criteria": "、".join(str(Criterion(c).label) for c in criteria),
+                    "due": due.isoformat(),
+                },
+                link=f"{reverse('exits:list')}?{urlencode(query)}",
+                due_on=due,
+            )
+        )
+    return specs

@@ -8,11 +8,13 @@ POST /api/v1/monitoring-cases/{id}/decide/   {"confirm", "reason", "risk_types"?
 POST /api/v1/monitoring-cases/{id}/units/    {"units": [{"unit", "person", "phone", "is_lead"}]}
 POST /api/v1/monitoring-cases/{id}/measures/ {"type", "content", "responsible_person", "due_on"}
 POST /api/v1/monitoring-cases/{id}/close/    {"closed_on", "method"}
+POST /api/v1/monitoring-cases/{id}/relapse/  {"reason"}: the county confirms the exited household has relapsed (返贫)
 GET  /api/v1/alerts/                          the caller's inbox; POST /api/v1/alerts/{id}/read/
 """
 
 from __future__ import annotations
 
+from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -24,7 +26,7 @@ from core.api import RefusalsMixin
 from core.permissions import RoleWritePermission
 from households.models import Household
 from monitoring import selectors, services
-from monitoring.models import Finding, Measure, MonitoringCase, ResponsibleUnit
+from monitoring.models import Finding, Measure, MonitoringCase, RelapseRecord, ResponsibleUnit
 from notifications import services as notification_services
 from notifications.models import Notification
 
@@ -60,6 +62,18 @@ class MeasureSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class RelapseSerializer(serializers.ModelSerializer):
+    confirmed_by = serializers.CharField(source="confirmed_by.username", read_only=True)
+
+    class Meta:
+        model = RelapseRecord
+        fields = [
+            "id", "exit_year", "reason", "income_year", "per_capita_income", "income_line", "confirmed_by",
+            "confirmed_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
 class MonitoringCaseSerializer(serializers.ModelSerializer):
     household_number = serializers.CharField(source="household.number", read_only=True)
     head_name = serializers.CharField(read_only=True, allow_null=True)
@@ -83,9 +97,14 @@ class MonitoringCaseDetailSerializer(MonitoringCaseSerializer):
     findings = FindingSerializer(many=True, read_only=True)
     responsible_units = UnitSerializer(many=True, read_only=True)
     measures = MeasureSerializer(many=True, read_only=True)
+    household_exit_status = serializers.CharField(source="household.exit_status", read_only=True)
+    relapses = RelapseSerializer(many=True, read_only=True)
 
     class Meta(MonitoringCaseSerializer.Meta):
-        fields = [*MonitoringCaseSerializer.Meta.fields, "findings", "responsible_units", "measures"]
+        fields = [
+            *MonitoringCaseSerializer.Meta.fields, "findings", "responsible_units", "measures",
+            "household_exit_status", "relapses",
+        ]  # fmt: skip
         read_only_fields = fields
 
 
@@ -122,6 +141,10 @@ class CloseSerializer(serializers.Serializer):
     method = serializers.CharField(allow_blank=True)
 
 
+class RelapseInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True)
+
+
 @extend_schema_view(
     list=extend_schema(summary="监测对象列表（限本人管辖范围）"),
     retrieve=extend_schema(summary="监测对象详情：风险发现、责任单位、帮扶措施"),
@@ -137,7 +160,12 @@ class MonitoringCaseViewSet(RefusalsMixin, mixins.CreateModelMixin, viewsets.Rea
             return MonitoringCase.objects.none()
         cases = selectors.case_list(user=self.request.user)
         if self.action != "list":
-            cases = cases.prefetch_related("findings", "responsible_units", "measures")
+            cases = cases.prefetch_related(
+                "findings",
+                "responsible_units",
+                "measures",
+                Prefetch("relapses", RelapseRecord.objects.select_related("confirmed_by")),
+            )
         return cases
 
     def get_serializer_class(self):
@@ -222,6 +250,17 @@ class MonitoringCaseViewSet(RefusalsMixin, mixins.CreateModelMixin, viewsets.Rea
         case = services.case_close(
             by=request.user, case=self.get_object(), closed_on=data["closed_on"], method=data["method"]
         )
+        return self._detail(case)
+
+    @extend_schema(
+        summary="认定返贫（县级审批；已脱贫户，县级确认为监测对象后）",
+        request=RelapseInputSerializer,
+        responses={200: MonitoringCaseDetailSerializer, 400: REFUSAL},
+    )
+    @action(detail=True, methods=["post"])
+    def relapse(self, request, pk=None):
+        case = self.get_object()
+        services.relapse_confirm(by=request.user, case=case, reason=self._input(RelapseInputSerializer)["reason"])
         return self._detail(case)
 
 

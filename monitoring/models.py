@@ -329,3 +329,62 @@ class RigidExpense(models.Model):
 
     def __str__(self) -> str:
         return f"{self.household} {self.year} {self.get_kind_display()}"
+
+
+class RelapseRecordQuerySet(ScopedQuerySet):
+    region_lookup = "case__village__code"
+
+
+class RelapseRecord(models.Model):
+    """A county's confirmation that an exited household has fallen back into poverty
+    (返贫), on the monitoring case that found it. The only path that sets 脱贫状态 to
+    返贫 (DOMAIN.md §4: the status is the workflow's outcome); the row is the evidence
+    an assessor asks for — who decided, when, why, and the income that stood then."""
+
+    household = models.ForeignKey(
+        "households.Household", verbose_name=_("户"), on_delete=models.PROTECT, related_name="relapses"
+    )
+    case = models.ForeignKey(
+        MonitoringCase, verbose_name=_("监测对象"), on_delete=models.PROTECT, related_name="relapses"
+    )
+    # The year it had exited, kept by the household too; recorded here so the ledger of
+    # relapses reads without the registry.
+    exit_year = models.PositiveSmallIntegerField(_("脱贫年度"))
+    reason = models.TextField(_("返贫认定理由"))
+    # The latest income ledger year at the moment of the decision, against the poverty
+    # line of the monitoring settings; empty when the household had no income record.
+    income_year = models.PositiveSmallIntegerField(_("收入年度"), null=True, blank=True)
+    per_capita_income = models.DecimalField(
+        _("人均纯收入（元）"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    income_line = models.DecimalField(_("扶贫标准（元/人·年）"), max_digits=8, decimal_places=2, null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("认定人"), on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(_("认定时间"))
+
+    history = HistoricalRecords(verbose_name=_("返贫认定变更记录"))
+    objects = RelapseRecordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("返贫认定")
+        verbose_name_plural = _("返贫认定")
+        ordering = ["-confirmed_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="relapse_reason_required"),
+            # The income figures come together or not at all.
+            models.CheckConstraint(
+                condition=Q(income_year__isnull=True, per_capita_income__isnull=True, income_line__isnull=True)
+                | Q(income_year__isnull=False, per_capita_income__isnull=False, income_line__isnull=False),
+                name="relapse_income_all_or_none",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household} {self.confirmed_at:%Y-%m-%d}"
+
+    @property
+    def below_line(self) -> bool | None:
+        if self.per_capita_income is None:
+            return None
+        return self.per_capita_income < self.income_line

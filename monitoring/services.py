@@ -5,15 +5,20 @@ Stages: 全面排查 (screening, the village or town checks the household) → �
 (submitted for the county's decision) → the county confirms (精准帮扶) or dismisses
 with a reason → 动态销号 once the risk is gone, refused while the household's income
 is below the monitoring line or one of the five criteria fails.
+
+While a confirmed case is assisted, the county may confirm that the exited household
+has fallen back into poverty (返贫): the one path that writes 返贫 to the household.
 """
 
 from __future__ import annotations
 
 import datetime
 from collections import defaultdict
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -32,6 +37,7 @@ from monitoring.models import (
     MeasureType,
     MonitoringCase,
     MonitoringSettings,
+    RelapseRecord,
     ResponsibleUnit,
     RiskType,
     Stage,
@@ -388,3 +394,78 @@ def case_close(*, by: User, case: MonitoringCase, closed_on, method: str) -> Mon
     case._history_user = by
     case.save()
     return case
+
+
+# --- relapse (返贫) ----------------------------------------------------------------------------
+
+
+def relapse_refusals(case: MonitoringCase) -> list[str]:
+    """Why a relapse cannot be confirmed on ``case`` now, whoever asks (the page shows
+    these before anyone submits). A relapse is a finding about a risk the county has
+    already confirmed (综合研判 → 精准帮扶, DOMAIN.md §5); a dismissed risk was judged
+    not to exist and a closed one to be gone, so neither can carry it."""
+    if case.stage == Stage.DISMISSED:
+        return [_("该监测对象已研判排除，不能认定返贫。")]
+    if case.stage == Stage.CLOSED:
+        return [_("该监测对象已销号，不能认定返贫。")]
+    if case.stage != Stage.ASSISTANCE:
+        return [_("县级综合研判确认为监测对象后，才能认定返贫。")]
+    if case.household.exit_status != ExitStatus.EXITED:
+        return [
+            _("只有已脱贫户可以认定返贫；该户脱贫状态为“%(status)s”。")
+            % {"status": ExitStatus(case.household.exit_status).label}
+        ]
+    return []
+
+
+def latest_income(household: Household) -> tuple[int, Decimal, Decimal] | None:
+    """(year, per-capita net income, poverty line) of the household's latest income
+    ledger year, or None without one: what the county sees when it decides."""
+    from households.models import IncomeRecord
+
+    record = IncomeRecord.objects.filter(household=household).order_by("-year").first()
+    if record is None:
+        return None
+    return record.year, record.per_capita, MonitoringSettings.current().base_line
+
+
+@transaction.atomic
+def relapse_confirm(*, by: User, case: MonitoringCase, reason: str) -> RelapseRecord:
+    """The county confirms that the exited household of ``case`` has fallen back into
+    poverty: 脱贫状态 becomes 返贫 (脱贫年度 stays — it did exit that year), recorded
+    with who, when, why and the income that stood then."""
+    case = MonitoringCase.objects.select_for_update().select_related("household").get(pk=case.pk)
+    _require(by, case, (Role.COUNTY_OFFICIAL,))
+    # The household row is locked too: step 8 of an exit case writes the same column.
+    case.household = Household.objects.select_for_update().get(pk=case.household_id)
+    household = case.household
+    refusals = relapse_refusals(case)
+    reason = str(reason or "").strip()
+    fields = {} if reason else {"reason": [_("请填写返贫认定理由。")]}
+    if refusals or fields:
+        raise MonitoringError(refusals, fields=fields)
+    income = latest_income(household)
+    now = timezone.now()
+    record = RelapseRecord(
+        household=household,
+        case=case,
+        exit_year=household.exit_year,
+        reason=reason,
+        confirmed_by=by,
+        confirmed_at=now,
+    )
+    if income is not None:
+        record.income_year, record.per_capita_income, record.income_line = income
+    record._history_user = by
+    record._change_reason = Truncator(_("确认返贫：%(r)s") % {"r": reason}).chars(100)
+    record.full_clean()
+    record.save()
+    household.exit_status = ExitStatus.RETURNED
+    household.version += 1
+    household._history_user = by
+    # simple-history keeps at most 100 characters of a change reason.
+    household._change_reason = Truncator(
+        _("防返贫监测确认返贫（%(d)s）：%(r)s") % {"d": timezone.localdate(now).isoformat(), "r": reason}
+    ).chars(100)
+    household.save(update_fields=["exit_status", "version", "updated_at"])
+    return record

@@ -13,5 +13,6 @@ urlpatterns = [
     path("<int:pk>/units/", views.units_set, name="units"),
     path("<int:pk>/measures/", views.measure_add, name="measure_add"),
     path("<int:pk>/close/", views.case_close, name="close"),
+    path("<int:pk>/relapse/", views.relapse_confirm, name="relapse"),
     path("measures/<int:pk>/done/", views.measure_done, name="measure_done"),
 ]

@@ -13,13 +13,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.audit import history_entries_for
 from core.exports import Column, xlsx_streaming_response
 from core.permissions import write_required
 from households.exports import COUNTY_PREFIX, TOWN_PREFIX, ledger_region_names
 from households.models import Household
 from households.selectors import region_filter_choices
 from monitoring import selectors, services
-from monitoring.models import Channel, Measure, MeasureType, MonitoringCase, RiskType, Stage
+from monitoring.models import Channel, Measure, MeasureType, MonitoringCase, RelapseRecord, RiskType, Stage
 
 PAGE_SIZE = 20
 
@@ -99,6 +100,13 @@ def case_detail(request, pk):
     case = _case_for_user(request, pk)
     user = request.user
     writer = user.can_write and case.is_open
+    relapses = list(case.relapses.select_related("confirmed_by"))
+    # The relapse is offered only to whom the service would let confirm it now; its
+    # record then shows in 办理经过 and in the case's 变更记录.
+    can_relapse = writer and user.role == "county_official" and not services.relapse_refusals(case)
+    history = history_entries_for(
+        {MonitoringCase: {case.pk}, RelapseRecord: {r.pk for r in relapses}}, labelled=frozenset({RelapseRecord})
+    )
     return render(
         request,
         "monitoring/case_detail.html",
@@ -118,6 +126,10 @@ def case_detail(request, pk):
             "can_close": writer
             and case.stage == Stage.ASSISTANCE
             and user.role in ("town_official", "county_official"),
+            "can_relapse": can_relapse,
+            "relapse_income": services.latest_income(case.household) if can_relapse else None,
+            "relapses": relapses,
+            "history": history,
             "measure_types": MeasureType.choices,
             "risk_types": RiskType.choices,
             "today": timezone.localdate(),
@@ -221,6 +233,18 @@ def case_close(request, pk):
             by=request.user, case=c, closed_on=request.POST.get("closed_on", ""), method=request.POST.get("method", "")
         ),
         _("已销号。"),
+    )
+
+
+@login_required
+@write_required
+@require_POST
+def relapse_confirm(request, pk):
+    return _action(
+        request,
+        pk,
+        lambda c: services.relapse_confirm(by=request.user, case=c, reason=request.POST.get("reason", "")),
+        _("已认定返贫，该户脱贫状态已改为“返贫”。"),
     )
 
 

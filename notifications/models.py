@@ -20,6 +20,7 @@ class AlertKind(models.TextChoices):
     STEP_OVERDUE = "step_overdue", _("步骤逾期")
     STEP_AT_RISK = "step_at_risk", _("进度滞后")
     MONITORING_RESPONSE = "monitoring_response", _("监测响应逾期")
+    CERTIFICATION_OVERDUE = "certification_overdue", _("达标认定逾期")
 
 
 class AlertQuerySet(ScopedQuerySet):
@@ -32,6 +33,10 @@ class Alert(models.Model):
     # Where the condition is (the case's village), and the level that must act.
     region = models.ForeignKey("regions.Region", verbose_name=_("区划"), on_delete=models.PROTECT, related_name="+")
     level = models.CharField(_("责任层级"), max_length=10)
+    # Set when the work is one sector department's (行业部门, e.g. a certification): the
+    # alert then goes to that sector's accounts of the level's region instead of the
+    # level's own role. Names a value of accounts.models.Sector.
+    sector = models.CharField(_("责任行业部门"), max_length=12, blank=True)
     title = models.CharField(_("标题"), max_length=200)
     body = models.TextField(_("内容"), blank=True)
     link = models.CharField(_("链接"), max_length=200, blank=True)

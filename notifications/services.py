@@ -26,7 +26,8 @@ from core.bulk import batch_size, in_chunks
 from notifications.models import Alert, Notification
 
 # The role that acts at each level, and how long a prefix of the village code names
-# the region its accounts are attached to.
+# the region its accounts are attached to. A sector department's accounts sit at the
+# county like the county office's (DOMAIN.md §1).
 LEVEL_ROLE = {"village": Role.VILLAGE_CADRE, "town": Role.TOWN_OFFICIAL, "county": Role.COUNTY_OFFICIAL}
 LEVEL_PREFIX = {"village": 12, "town": 9, "county": 6}
 
@@ -40,6 +41,7 @@ class AlertSpec:
     body: str = ""
     link: str = ""
     due_on: date | None = None
+    sector: str = ""  # the work is this sector department's, not the level's role
 
 
 def responsible_region(region_code: str, level: str) -> str:
@@ -47,16 +49,21 @@ def responsible_region(region_code: str, level: str) -> str:
     return responsible(region_code, level)[1]
 
 
-def responsible(region_code: str, level: str) -> tuple[str, str]:
-    """(role, region code) of the accounts that answer for ``level`` at ``region_code``.
-    The system marking is the county operator's work (DOMAIN.md §4)."""
+def responsible(region_code: str, level: str, sector: str = "") -> tuple[str, str]:
+    """(role, region code) of the accounts that answer for ``level`` at ``region_code``:
+    the level's role, or with ``sector`` that sector department's accounts there. The
+    system marking is the county operator's work (DOMAIN.md §4)."""
     level = "county" if level == "marking" else level
-    return LEVEL_ROLE[level], region_code[: LEVEL_PREFIX[level]].ljust(12, "0")
+    role = Role.SECTOR if sector else LEVEL_ROLE[level]
+    return role, region_code[: LEVEL_PREFIX[level]].ljust(12, "0")
 
 
 @transaction.atomic
-def alerts_sync(kind: str, specs: Iterable[AlertSpec], *, now=None) -> dict[str, int]:
-    """Make the open alerts of ``kind`` exactly ``specs``; returns what changed."""
+def alerts_sync(kind: str, specs: Iterable[AlertSpec], *, now=None, reword: bool = False) -> dict[str, int]:
+    """Make the open alerts of ``kind`` exactly ``specs``; returns what changed. An
+    alert still open keeps its wording as raised, or with ``reword`` takes the spec's
+    (a condition that names a count of items, which changes while it holds); either way
+    it keeps its recipients and read state."""
     now = now or timezone.now()
     wanted = {spec.key: spec for spec in specs}
     known = dict(Alert.objects.filter(kind=kind).values_list("key", "cleared_at"))
@@ -72,6 +79,10 @@ def alerts_sync(kind: str, specs: Iterable[AlertSpec], *, now=None) -> dict[str,
         Alert.objects.filter(kind=kind, key__in=chunk).update(cleared_at=None, raised_at=now)
         Notification.objects.filter(alert__kind=kind, alert__key__in=chunk).update(read_at=None, emailed_at=None)
         reopened += list(Alert.objects.filter(kind=kind, key__in=chunk))
+    if reword:
+        Alert.objects.bulk_update(
+            _reworded(kind, [wanted[key] for key in wanted if key in known]), WORDING, batch_size=batch_size()
+        )
     alerts = Alert.objects.bulk_create(
         [
             Alert(
@@ -83,6 +94,7 @@ def alerts_sync(kind: str, specs: Iterable[AlertSpec], *, now=None) -> dict[str,
                 body=spec.body,
                 link=spec.link,
                 due_on=spec.due_on,
+                sector=spec.sector,
                 raised_at=now,
             )
             for spec in to_raise
@@ -100,17 +112,45 @@ def alerts_sync(kind: str, specs: Iterable[AlertSpec], *, now=None) -> dict[str,
     return {"raised": len(to_raise), "reopened": len(to_reopen), "cleared": len(to_clear), "open": len(wanted)}
 
 
+# What a scan may say differently about a condition that still holds.
+WORDING = ["title", "body", "link", "due_on"]
+
+
+def _reworded(kind: str, specs: list[AlertSpec]) -> list[Alert]:
+    """The open alerts among ``specs`` whose wording differs from the spec's, updated
+    in memory (the caller saves them). One query: the open alerts of the kind, which
+    a partial index holds."""
+    if not specs:
+        return []
+    by_key = {spec.key: spec for spec in specs}
+    changed = []
+    for alert in Alert.objects.filter(kind=kind, cleared_at__isnull=True).only("pk", "key", *WORDING):
+        spec = by_key.get(alert.key)
+        if spec is None:
+            continue
+        wording = {"title": spec.title[:200], "body": spec.body, "link": spec.link, "due_on": spec.due_on}
+        if any(getattr(alert, name) != value for name, value in wording.items()):
+            for name, value in wording.items():
+                setattr(alert, name, value)
+            changed.append(alert)
+    return changed
+
+
 def _deliver(alerts: list[Alert]) -> None:
-    """One inbox entry per alert for each active account responsible at its level."""
+    """One inbox entry per alert for each active account responsible for it: the
+    level's role in the level's region, or the alert's sector department there."""
     if not alerts:
         return
-    roles = {responsible(a.region_id, a.level)[0] for a in alerts}
-    accounts: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for pk, role, region in User.objects.filter(is_active=True, role__in=roles).values_list("pk", "role", "region_id"):
-        accounts[(role, region)].append(pk)
+    roles = {responsible(a.region_id, a.level, a.sector)[0] for a in alerts}
+    accounts: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    users = User.objects.filter(is_active=True, role__in=roles).values_list("pk", "role", "region_id", "sector")
+    for pk, role, region, sector in users:
+        accounts[(role, region, sector)].append(pk)
     notifications = []
     for alert in alerts:
-        for user_id in accounts.get(responsible(alert.region_id, alert.level), []):
+        # Accounts other than a sector department's have no sector (a database
+        # constraint on User), so "" matches them.
+        for user_id in accounts.get((*responsible(alert.region_id, alert.level, alert.sector), alert.sector), []):
             notifications.append(Notification(user_id=user_id, alert_id=alert.pk))
     Notification.objects.bulk_create(notifications, batch_size=batch_size(), ignore_conflicts=True)
 

@@ -46,7 +46,7 @@ from tests.conftest import (
     VILLAGE_B,
     make_user,
 )
-from tests.exits.conftest import AUTUMN_2020, Flow, amy, ready_household  # noqa: F401 - fixture
+from tests.exits.conftest import AUTUMN_2020, Flow, amy, carol2, ready_household, tom2  # noqa: F401 - fixtures
 from tests.html import element, elements
 
 pytestmark = pytest.mark.django_db
@@ -70,15 +70,19 @@ def dated(series) -> list[tuple[str, int]]:
 
 
 @pytest.fixture
-def flows(clock, campaign, certifiers, alice, amy, bob, tom, carol):  # noqa: F811
-    """A Flow per village: its cadre, its town's official, the county official."""
+def flows(clock, campaign, certifiers, alice, amy, bob, tom, carol, tom2, carol2):  # noqa: F811
+    """A Flow per village: its cadre, its town's officials, the county officials (a
+    second official of the town and of the county does the steps that review the
+    first's: separation of duties, DOMAIN.md §4)."""
     tina = make_user("tina", Role.TOWN_OFFICIAL, TOWN_B, full_name="唐娜")
+    tina2 = make_user("tina2", Role.TOWN_OFFICIAL, TOWN_B, full_name="唐二")
 
-    def flow(cadre, town_official):
+    def flow(cadre, town_official, town_reviewer):
         doers = {Role.VILLAGE_CADRE: cadre, Role.TOWN_OFFICIAL: town_official, Role.COUNTY_OFFICIAL: carol}
-        return Flow(clock=clock, campaign=campaign, certifiers=certifiers, doers=doers)
+        reviewers = {Role.TOWN_OFFICIAL: town_reviewer, Role.COUNTY_OFFICIAL: carol2}
+        return Flow(clock=clock, campaign=campaign, certifiers=certifiers, doers=doers, reviewers=reviewers)
 
-    return {VILLAGE_A: flow(alice, tom), VILLAGE_A2: flow(amy, tom), VILLAGE_B: flow(bob, tina)}
+    return {VILLAGE_A: flow(alice, tom, tom2), VILLAGE_A2: flow(amy, tom, tom2), VILLAGE_B: flow(bob, tina, tina2)}
 
 
 def elsewhere(campaign, village, *, steps, on, by):

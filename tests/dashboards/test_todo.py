@@ -603,9 +603,16 @@ def test_the_minimum_days_are_the_campaign_s(campaign, notices, carol):
 
 
 def test_a_published_notice_leaves_the_town_s_list_and_reaches_the_county_s_once_it_has_run(
-    campaign, notices, clock, tom, carol
+    campaign, notices, clock, tom, carol, certifiers
 ):
-    exit_services.notice_open(by=tom, case=notices["a_unpublished"])  # on 10-12
+    # The notice opens on five criteria met and certified (DOMAIN.md §3–4).
+    unpublished = notices["a_unpublished"]
+    for criterion in Criterion.values:
+        CriterionCheck.objects.create(case=unpublished, criterion=criterion)
+    exit_services.criteria_refresh([unpublished])
+    for check in unpublished.criteria.all():
+        exit_services.criterion_certify(by=certifiers[check.criterion], check=check)
+    exit_services.notice_open(by=tom, case=unpublished)  # on 10-12
     assert counts(tom, campaign)["notice-publish"] == 1  # A2's is left
     assert counts(carol, campaign)["notice-close"] == 1  # running: not yet the county's
     close = groups_of(carol, campaign, today=D(2020, 10, 19))["notice-close"]

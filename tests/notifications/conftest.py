@@ -15,7 +15,7 @@ from accounts.models import Role
 from notifications.models import Alert, AlertKind, Notification
 from notifications.services import AlertSpec
 from tests.conftest import TOWN_A, VILLAGE_A, make_user
-from tests.exits.conftest import amy, campaign, certifiers, clock, flow, tom2  # noqa: F401
+from tests.exits.conftest import amy, campaign, carol2, certifiers, clock, flow, tom2  # noqa: F401
 
 OVERDUE = AlertKind.STEP_OVERDUE
 AT_RISK = AlertKind.STEP_AT_RISK

@@ -82,9 +82,13 @@ def test_steps_become_overdue_the_day_after_their_levels_deadline_and_go_to_that
         step: recipients(alert_for(cases[level], step, OVERDUE))
         for level, step in [("village", 1), ("town", 3), ("county", 6), ("marking", 8)]
     }
-    assert who == {1: {"alice"}, 3: {"tom"}, 6: {"carol"}, 8: {"carol"}}
+    # Every account of the level's role and region: the flow's second town and county
+    # officials (tom2, carol2) too.
+    assert who == {1: {"alice"}, 3: {"tom", "tom2"}, 6: {"carol", "carol2"}, 8: {"carol", "carol2"}}
     for name in ("bob", "zed", "sam", "sue", "root"):
-        assert not everyone[name].notifications.exists(), name
+        # (sam, 汉滨区's education account, hears of the criteria left uncertified —
+        # tests/notifications/test_certification_overdue.py — not of the steps.)
+        assert not everyone[name].notifications.filter(alert__kind__in=[OVERDUE, AT_RISK]).exists(), name
 
 
 def test_an_overdue_alert_links_to_its_case_and_names_its_deadline(flow, clock, alice):
@@ -282,7 +286,7 @@ def test_a_town_whose_completions_are_old_becomes_idle_near_its_deadline(flow, c
     assert open_steps(AT_RISK) == {(case.pk, 3)}
     alert = alert_for(case, 3, AT_RISK)
     assert (alert.level, alert.due_on) == ("town", TOWN_DEADLINE)
-    assert recipients(alert) == {"tom"}
+    assert recipients(alert) == {"tom", "tom2"}
 
 
 def test_an_at_risk_alert_moves_on_with_the_case_and_gives_way_to_overdue(flow, clock, alice, bob):
@@ -310,7 +314,7 @@ def test_at_the_marking_level_the_county_is_told(flow, clock, alice, tom, carol)
     assert open_steps(AT_RISK) == {(case.pk, 8)}
     alert = alert_for(case, 8, AT_RISK)
     assert (alert.level, alert.due_on) == ("marking", MARKING_DEADLINE)
-    assert recipients(alert) == {"carol"}
+    assert recipients(alert) == {"carol", "carol2"}
 
 
 # --- set-based, and one run at a time ---------------------------------------------------------------------
@@ -336,15 +340,16 @@ def test_the_number_of_queries_is_the_same_for_3_cases_as_for_15(flow, clock, al
         assert result["overdue"]["raised"] == result["at_risk"]["cleared"] > 0
         return len(raise_at_risk), len(raise_overdue)
 
+    steps = Alert.objects.filter(kind__in=[OVERDUE, AT_RISK])
     enrol(3)
     with_3 = measure()
-    assert Alert.objects.count() == 6
+    assert steps.count() == 6
 
     Alert.objects.all().delete()
     go_to(clock, D(2020, 10, 12))
     enrol(12)
     with_15 = measure()
-    assert Alert.objects.count() == 30
+    assert steps.count() == 30
 
     assert with_15 == with_3
 
@@ -411,5 +416,5 @@ def test_two_overlapping_runs_of_the_task_scan_once(flow, clock, alice, monkeypa
 
     assert results["second"] == {"skipped": True}
     assert results["first"]["overdue"]["raised"] == 1
-    assert Alert.objects.filter(kind=OVERDUE).count() == Notification.objects.count() == 1
+    assert Alert.objects.filter(kind=OVERDUE).count() == Notification.objects.filter(alert__kind=OVERDUE).count() == 1
     assert not TaskLock.objects.exists()
