@@ -598,20 +598,22 @@ def notice_list(request):
     never ID, phone, bank or health data (DOMAIN.md §4)."""
     campaign = _campaign_param(request.GET.get("campaign")) or selectors.current_campaign()
     village = request.GET.get("village", "")
-    cases = selectors.notice_list_cases(user=request.user, campaign=campaign) if campaign else ExitCase.objects.none()
-    if village:
-        cases = cases.filter(village_id=village)
+    listed = selectors.notice_list_cases(user=request.user, campaign=campaign) if campaign else ExitCase.objects.none()
+    cases = listed.filter(village_id=village) if village else listed
     villages = (
-        selectors.case_list(user=request.user)
-        .filter(campaign=campaign, current_step__gte=Step.NOTICE)
-        .values("village_id", "village__name")
-        .annotate(n=Count("pk", distinct=True))
-        .order_by("village_id")
+        listed.values("village_id", "village__name").annotate(n=Count("pk", distinct=True)).order_by("village_id")
     )
+    # Cases in or past the notice that fail a notice gate now: the officials see how
+    # many are held back (never who, on a page meant for printing).
+    in_notice = selectors.case_list(user=request.user).filter(campaign=campaign, current_step__gte=Step.NOTICE)
+    in_notice = in_notice.exclude(notice_started_on__isnull=True, current_step=Step.NOTICE)
+    if village:
+        in_notice = in_notice.filter(village_id=village)
+    withheld = in_notice.count() - cases.count() if campaign else 0
     return render(
         request,
         "exits/notice_list.html",
-        {"campaign": campaign, "cases": cases, "villages": villages, "village": village},
+        {"campaign": campaign, "cases": cases, "villages": villages, "village": village, "withheld": withheld},
     )
 
 

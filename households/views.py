@@ -73,6 +73,8 @@ def household_detail(request, pk):
         "transfers": MemberTransfer.objects.filter(Q(from_household=household) | Q(to_household=household))
         .select_related("member", "from_household", "to_household", "transferred_by")
         .order_by("-transferred_at"),
+        # An open exit case: every edit here re-measures it (issue 14), so say so.
+        "open_case": household.exit_cases.filter(status="in_progress").select_related("campaign").first(),
         "income_form": IncomeRecordForm(initial={"population": len(members)}),
         "housing_form": HousingAppraisalForm(),
         "water_form": WaterAssessmentForm(),

@@ -79,9 +79,11 @@ def test_the_notice_list_drops_a_case_whose_certification_lapsed(client, flow, a
     assert not check_of(lapsed, Criterion.INCOME).is_certified
 
     client.force_login(tom)
-    page = text(client.get("/exits/notice-list/"))
-    assert "李明" in page
-    assert "赵刚" not in page
+    response = client.get("/exits/notice-list/")
+    table = element(response, "table", data_testid="notice-table").text
+    assert "李明" in table
+    assert "赵刚" not in table
+    assert "另有 1 户已发布公示，但现在不满足公示条件" in element(response, "div", data_testid="notice-withheld").text
     for case in selectors.notice_list_cases(user=tom, campaign=flow.campaign):
         assert gates.notice_blockers(case) == []
 
@@ -439,3 +441,11 @@ def test_my_todo_and_its_list_leave_out_the_cases_i_may_not_do(client, flow, tom
     listing = text(client.get(group.url))
     assert "赵刚" in listing and "李明" not in listing
     assert step_4_group(tom2).count == 1
+
+
+def test_the_household_page_says_an_edit_reaches_the_open_case(client, flow, alice):
+    case = flow.enrol()
+    client.force_login(alice)
+    note = element(client.get(f"/households/{case.household.pk}/"), "div", data_testid="open-case-note").text
+    assert "第1步“信息核实”" in note
+    assert "行业部门的认定随即失效" in note
