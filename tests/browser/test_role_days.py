@@ -585,13 +585,16 @@ def test_the_county_officials_close_the_notice_then_approve_file_and_mark(
     screenshot(page, "case-county-separation-phone")
     page.set_viewport_size(DESKTOP)
 
-    # Her colleague 陈二 approves: the queue now holds two cases, both ready.
+    # Her colleague 陈二 approves. Her 我的待办 offers only this case: she closed the
+    # other one's notice herself, so its approval is not hers (the queue says why).
     switch_user(page, log_in, "carol2")
     expect_group(page, "notice-close", "公示期满待办结", None)
-    expect_todo(page, 6, 2)
+    expect_todo(page, 6, 1)
     page.get_by_test_id("todo-step-6").get_by_role("link", name=re.compile("去办理|查看全部")).click()
     rows = page.get_by_test_id("approval-rows").locator("a")
     expect(rows).to_have_count(2)
+    other = rows.filter(has_text=story.number("a2-step6"))
+    expect(other).to_contain_text("您办理了第5步“公示公告”，不能再办理复核它的第6步“核查批准”")
     mine = rows.filter(has_text=number)
     expect(mine.locator(".badge")).to_have_text("可批准")
     mine.click()
