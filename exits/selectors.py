@@ -7,7 +7,7 @@ import datetime
 
 import django_filters
 from django.db import models
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -115,8 +115,6 @@ def with_blockers(cases) -> list[ExitCase]:
     """``cases`` with ``.blockers``: the gates of each case's current step that do not
     hold on its last measurement (the list and the batch panel show them before anyone
     submits). Works on a page of cases: four queries whatever its size."""
-    from django.db.models import prefetch_related_objects
-
     cases = list(cases)
     prefetch_related_objects(cases, *GATE_PREFETCH)
     for case in cases:
