@@ -191,6 +191,8 @@ HOUSEHOLDS = ["h_a1", "h_a2", "h_b", "h_new", "h_prior"]
 # step, a town official at a county one). So about half of all actions are tried by
 # someone who might be allowed, and many of the rest by someone who almost is.
 WHO = st.one_of(st.sampled_from(["@level", "@level2", "@level3", "@other"]), st.sampled_from(USERNAMES))
+# For a step, also "@barred": whoever completed a step it checks (``REVIEWS``), if anyone.
+STEP_WHO = st.one_of(st.sampled_from(["@level", "@level2", "@level3", "@other", "@barred"]), st.sampled_from(USERNAMES))
 NEIGHBOURS = [Role.TOWN_OFFICIAL, Role.COUNTY_OFFICIAL, Role.VILLAGE_CADRE, Role.SECTOR, Role.ADMIN]
 REFUSALS = (services.ExitError, services.ExitConflict, registry.RegistryError, PermissionError)
 REVIEWING = (Role.TOWN_OFFICIAL, Role.COUNTY_OFFICIAL)
@@ -765,11 +767,16 @@ class ExitWorkflow(RuleBasedStateMachine):
                     self.world.seen[f"step {step} refused by {gate}"] += 1
         return ok
 
-    @rule(case=cases, who=WHO, step=st.one_of(st.just(0), st.integers(1, 8)))
+    @rule(case=cases, who=STEP_WHO, step=st.one_of(st.just(0), st.integers(1, 8)))
     def complete_step(self, case, who, step):
         """Someone completes a step — the current one when ``step`` is 0."""
         current = self.light(case)
         step = step or min(current.current_step, Step.MARK)
+        if who == "@barred":
+            checked = StepRecord.objects.filter(case_id=case, step__in=REVIEWS.get(step, ()), is_reset=False)
+            barred = checked.select_related("completed_by").order_by("step").last()
+            who = barred.completed_by.username if barred else "@level"
+            note(f"  @barred → {who}")
         user = self.person(who, roles=(self.campaign.role_for(step),), village=current.village_id)
         self.complete(case, step, user)
 
@@ -779,10 +786,11 @@ class ExitWorkflow(RuleBasedStateMachine):
         its criterion once it is met; at the notice, a town or county official publishes
         it, a villager may object (``pick`` 1, once per notice), each objection is verified
         (upheld when ``pick`` is 2) and the minimum days pass; then someone of the step's
-        level who is not barred from it (``REVIEWS``) completes the current step. Every call
-        is checked as any other (a gate that does not hold still refuses). Publishing the
-        notice, an objection and its verification are moves of their own, so other
-        things can happen while the notice runs."""
+        level who is not barred from it (``REVIEWS``) completes the current step — when
+        ``pick`` is 2, after the one who is barred has tried. Every call is checked as any
+        other (a gate that does not hold still refuses). Publishing the notice, an
+        objection and its verification are moves of their own, so other things can happen
+        while the notice runs."""
         if self.light(case).is_done:
             return
         self.assess_missing(case)
@@ -814,6 +822,11 @@ class ExitWorkflow(RuleBasedStateMachine):
             ),
             key=lambda u: u.username,
         )
+        same_level = [u for u in self.world.people.values() if u.pk in barred and u.role == role]
+        if pick == 2 and same_level:
+            # The one who did the checked step tries first (and must be refused).
+            note(f"  advance, barred: {same_level[0].username}")
+            self.complete(case, step, same_level[0])
         if fit:
             user = fit[pick % len(fit)]
             note(f"  advance: {user.username}")
