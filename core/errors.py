@@ -2,7 +2,8 @@
 
 A service that refuses raises a ``Refusal`` subclass (``ExitError``, ``MonitoringError``)
 before it writes anything; pages show ``all_messages`` and attach ``fields`` to their
-form fields; the API answers 400 with the same words (``core.api.RefusalsMixin``).
+form fields; the API answers 400 with the same words (``core.api.RefusalsMixin``), or 409
+for a delete that other records stand in the way of (``ProtectedRecords``).
 """
 
 from __future__ import annotations
@@ -20,3 +21,9 @@ class Refusal(Exception):
     @property
     def all_messages(self) -> list[str]:
         return self.messages + [m for msgs in self.fields.values() for m in msgs]
+
+
+class ProtectedRecords(Refusal):
+    """A delete refused because other records depend on the row and must be kept (a
+    PROTECT or RESTRICT foreign key: an exit case, a monitoring case, a transfer …).
+    Raised by ``core.deletion`` before anything is deleted; the API answers 409."""

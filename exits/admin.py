@@ -85,6 +85,9 @@ class ExitCaseAdmin(SimpleHistoryAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # steps are completed through the workflow, never edited
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # a case is the record of an exit (or of one tried): it is kept
+
 
 @admin.register(PriorExit)
 class PriorExitAdmin(SimpleHistoryAdmin):

@@ -318,7 +318,9 @@ def registry_error_body(error: services.RegistryError) -> dict:
 
 
 class RegistryErrorsMixin:
-    """Service errors as HTTP answers: rules broken 400, stale edit 409, role 403."""
+    """Service errors as HTTP answers: rules broken 400, stale edit 409, role 403. A delete
+    that other records stand in the way of (``ProtectedRecords``) is a 409 from
+    ``core.api.exception_handler``."""
 
     def handle_exception(self, exc):
         if isinstance(exc, services.ConcurrentEditError):
@@ -357,7 +359,10 @@ WRITE_ERRORS = {400: RegistryErrorResponse, 403: DetailResponse}
         request=HouseholdUpdateSerializer,
         responses={200: HouseholdDetailSerializer, **WRITE_ERRORS, 409: DetailResponse},
     ),
-    destroy=extend_schema(summary="删除误登记的贫困户", responses={204: None, **WRITE_ERRORS}),
+    destroy=extend_schema(
+        summary="删除误登记的贫困户（有退出、监测等记录须保留的户不能删除）",
+        responses={204: None, **WRITE_ERRORS, 409: DetailResponse},
+    ),
 )
 class HouseholdViewSet(RegistryErrorsMixin, viewsets.ModelViewSet):
     """Households in the caller's region; writes go through ``households.services``.

@@ -25,6 +25,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import User
+from core.deletion import deletion_check
+from core.errors import ProtectedRecords
 from exits.services import cases_remeasure
 from households.idnumbers import age_on, mask_id_number, parse_id_number, validate_mobile
 from households.models import (
@@ -516,11 +518,25 @@ def _require_writer(by: User) -> None:
 
 @transaction.atomic
 def household_delete(*, by: User, household: Household) -> None:
-    """Remove a household registered by mistake, with its members and ledgers (all audited)."""
+    """Remove a household registered by mistake, with its members and ledgers (all audited).
+
+    A household that anything must outlive (an exit or monitoring case, a relapse, a
+    prior exit, a member transfer: the PROTECT keys) is refused, naming those records,
+    before anything is deleted (``ProtectedRecords``).
+    """
     _require_writer(by)
-    if household.transfers_in.exists() or household.transfers_out.exists():
-        raise RegistryError(general=[_("该户有成员转移记录，不能删除。")])
-    for member in household.members.all():
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    members = list(household.members.all())
+    head = next((m for m in members if m.relationship == Relationship.HEAD), None)
+    label = (
+        _("户“%(head)s”（户编号 %(number)s）") % {"head": head.name, "number": household.number}
+        if head
+        else _("户编号 %(number)s 的户") % {"number": household.number}
+    )
+    # The members are deleted first, one by one for their history rows: they do not
+    # count as what stands in the way, but whatever depends on them does.
+    deletion_check(household, along=members, label=label)
+    for member in members:
         member._history_user = by
         member.delete()
     for related in (household.incomes.all(), household.housing_appraisals.all(), household.water_assessments.all()):
@@ -569,6 +585,11 @@ def _member_delete_checked(member: Member, *, by: User) -> None:
         raise RegistryError(
             general=[_("成员 %(n)s 有转移记录，不能删除；如已迁出请办理成员转移。") % {"n": member.name}]
         )
+    try:
+        deletion_check(member, label=_("成员“%(n)s”") % {"n": member.name})
+    except ProtectedRecords as refusal:
+        # Part of an edit of the member list: said where the edit's other refusals are.
+        raise RegistryError(general=refusal.messages) from refusal
     member._history_user = by
     member.delete()
 
