@@ -25,6 +25,8 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The last step, runall (core/management/commands/runall.py), runs the web server and a
+# Celery worker with beat; one Ctrl-C stops them once, letting a running task finish.
 run: install
 	$(PY) manage.py migrate --noinput
 	@if [ ! -f data/demo_accounts.json ]; then \
@@ -34,10 +36,7 @@ run: install
 		$(PY) manage.py show_demo_accounts; \
 	fi
 	@echo "==> http://$(HOST):$(PORT)/  (Ctrl-C 停止 web、Celery worker 与 beat)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(VENV)/bin/celery -A povertyexit worker --beat --pool solo --loglevel INFO \
-		--schedule data/celerybeat-schedule & \
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@$(PY) manage.py runall $(HOST):$(PORT)
 
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
