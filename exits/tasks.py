@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from core.locks import single_run
+from core.locks import single_run, skipped
 from exits.scans import overdue_scan
 
 
@@ -13,5 +13,5 @@ def overdue_scan_task() -> dict:
     that finds another one in progress does nothing."""
     with single_run("exits.overdue_scan") as acquired:
         if not acquired:
-            return {"skipped": True}
+            return skipped("exits.overdue_scan")
         return overdue_scan()

@@ -7,6 +7,7 @@ as the pages, so the same checks, counts and Chinese messages.
     POST /api/v1/imports/sector-comparison/       multipart ``file``: a sector's comparison list (行业比对)
     GET  /api/v1/imports/{id}/                    status, progress, counts, row errors
     POST /api/v1/imports/{id}/confirm/            apply a clean check
+    POST /api/v1/imports/{id}/retry/              run a 失败可重试 job again (no new upload)
     GET  /api/v1/imports/{id}/errors.xlsx         the marked-up error workbook
 """
 
@@ -27,6 +28,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from core.exports import XLSX_CONTENT_TYPE
+from core.jobs import BrokerUnavailable
 from core.permissions import RoleWritePermission
 from imports import selectors, services
 from imports.kinds import importer_for
@@ -87,6 +89,13 @@ def _refusal(refused: services.ImportRefused) -> Response:
     return Response({"detail": refused.message}, status=code)
 
 
+def _unavailable(unavailable: BrokerUnavailable) -> Response:
+    return Response({"detail": unavailable.message}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+UNAVAILABLE = inline_serializer("ImportBrokerUnavailable", {"detail": serializers.CharField()})
+
+
 @extend_schema_view(
     list=extend_schema(summary="导入记录", description="本人及下级上传的导入任务，最新的在前。"),
     retrieve=extend_schema(summary="导入任务状态", description="状态、进度、统计和逐行错误。"),
@@ -125,6 +134,7 @@ class ImportJobViewSet(viewsets.ReadOnlyModelViewSet):
         responses={
             201: ImportJobSerializer,
             400: inline_serializer("ImportRefusal", {"detail": serializers.CharField()}),
+            503: UNAVAILABLE,
         },
     )
     @action(detail=False, methods=["post"], url_path="households", parser_classes=[MultiPartParser, FormParser])
@@ -139,6 +149,8 @@ class ImportJobViewSet(viewsets.ReadOnlyModelViewSet):
             job = services.import_start(by=request.user, kind=kind, upload=upload)
         except services.ImportRefused as refused:
             return _refusal(refused)
+        except BrokerUnavailable as unavailable:
+            return _unavailable(unavailable)
         return Response(ImportJobSerializer(job, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -148,6 +160,7 @@ class ImportJobViewSet(viewsets.ReadOnlyModelViewSet):
         responses={
             201: ImportJobSerializer,
             400: inline_serializer("SectorImportRefusal", {"detail": serializers.CharField()}),
+            503: UNAVAILABLE,
         },
     )
     @action(detail=False, methods=["post"], url_path="sector-comparison", parser_classes=[MultiPartParser, FormParser])
@@ -162,6 +175,7 @@ class ImportJobViewSet(viewsets.ReadOnlyModelViewSet):
             200: ImportJobSerializer,
             400: inline_serializer("ImportConfirmRefusal", {"detail": serializers.CharField()}),
             409: inline_serializer("ImportConfirmConflict", {"detail": serializers.CharField()}),
+            503: UNAVAILABLE,
         },
     )
     @action(detail=True, methods=["post"])
@@ -171,7 +185,35 @@ class ImportJobViewSet(viewsets.ReadOnlyModelViewSet):
             job = services.import_confirm(by=request.user, job=job)
         except services.ImportRefused as refused:
             return _refusal(refused)
+        except BrokerUnavailable as unavailable:
+            return _unavailable(unavailable)
         return Response(ImportJobSerializer(job, context={"request": request}).data)
+
+    @extend_schema(
+        summary="重试导入",
+        description="“失败可重试”的导入从中断处重新处理（已确认的重新写入，否则重新校验），无需重新上传。",
+        request=None,
+        responses={
+            200: ImportJobSerializer,
+            400: inline_serializer("ImportRetryRefusal", {"detail": serializers.CharField()}),
+            409: inline_serializer("ImportRetryConflict", {"detail": serializers.CharField()}),
+            503: UNAVAILABLE,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        job = self.get_object()
+        try:
+            job = services.import_retry(by=request.user, job=job)
+        except services.ImportRefused as refused:
+            return _refusal(refused)
+        except BrokerUnavailable as unavailable:
+            return _unavailable(unavailable)
+        return Response(ImportJobSerializer(job, context={"request": request}).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        services.import_refresh(self.get_object())
+        return super().retrieve(request, *args, **kwargs)
 
 
 class ImportErrorReportView(GenericAPIView):

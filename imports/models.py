@@ -2,7 +2,10 @@
 
 A job moves 排队中 → 校验中 → 待确认导入 (no rejected row) or 有错误，未导入; the
 uploader confirms a clean file, and it goes 导入中 → 已导入. A file that cannot be read
-at all ends 文件无法导入 with the reason. The original, the parsed rows (kept between
+at all ends 文件无法导入 with the reason; a file (or a confirmation) that would change
+nothing ends 无变化. A job whose worker died, that waited too long for one, or that broke
+on an unexpected error ends 失败可重试: nothing was written, and the uploader retries it
+without uploading again (imports/services.py). The original, the parsed rows (kept between
 the preview and the confirmation) and the marked-up error workbook are files under
 MEDIA_ROOT, served only through the job's own views.
 """
@@ -30,6 +33,8 @@ class ImportStatus(models.TextChoices):
     APPLYING = "applying", _("导入中")
     APPLIED = "applied", _("已导入")
     FAILED = "failed", _("文件无法导入")
+    UNCHANGED = "unchanged", _("无变化")
+    INTERRUPTED = "interrupted", _("失败可重试")
 
 
 RUNNING_STATUSES = (ImportStatus.QUEUED, ImportStatus.CHECKING, ImportStatus.APPLYING)
@@ -80,6 +85,11 @@ class ImportJob(models.Model):
     )
     confirmed_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    # The current run: when it was handed to the broker (or started inline), when a
+    # runner claimed it (None while it waits), and how many runs the job has had.
+    queued_at = models.DateTimeField(_("排队时间"), null=True, blank=True)
+    started_at = models.DateTimeField(_("开始处理时间"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("处理次数"), default=0)
 
     objects = ImportJobQuerySet.as_manager()
 
@@ -100,6 +110,10 @@ class ImportJob(models.Model):
     @property
     def is_running(self) -> bool:
         return self.status in RUNNING_STATUSES
+
+    @property
+    def can_retry(self) -> bool:
+        return self.status == ImportStatus.INTERRUPTED
 
     @property
     def error_count(self) -> int:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/", views.import_detail, name="detail"),
     path("<int:pk>/progress/", views.import_progress, name="progress"),
     path("<int:pk>/confirm/", views.import_confirm, name="confirm"),
+    path("<int:pk>/retry/", views.import_retry, name="retry"),
     path("<int:pk>/original.xlsx", views.import_original, name="original"),
     path("<int:pk>/errors.xlsx", views.import_error_report, name="errors"),
 ]

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.exports import XLSX_CONTENT_TYPE
+from core.jobs import BrokerUnavailable
 from core.permissions import write_required
 from imports import selectors, services
 from imports.forms import ImportUploadForm
@@ -46,6 +47,9 @@ def import_list(request):
     if request.GET.get("mine"):
         jobs = jobs.filter(uploaded_by=request.user)
     page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
+    running = [job.pk for job in page.object_list if job.is_running]
+    if running and services.imports_refresh(running):
+        page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "imports/list.html", {"page": page, "mine": bool(request.GET.get("mine"))})
 
 
@@ -57,11 +61,15 @@ def import_upload(request, kind):
     if importer.roles is not None and request.user.role not in importer.roles:
         raise PermissionDenied(_("您的角色不能导入“%(kind)s”。") % {"kind": ImportKind(kind).label})
     form = ImportUploadForm(request.POST, request.FILES) if request.method == "POST" else ImportUploadForm()
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             job = services.import_start(by=request.user, kind=kind, upload=form.cleaned_data["file"])
         except services.ImportRefused as refused:
             form.add_error("file", refused.message)
+        except BrokerUnavailable as unavailable:
+            form.add_error("file", unavailable.message)
+            status = 503
         else:
             return redirect("imports:detail", pk=job.pk)
     recent = selectors.import_list(user=request.user).filter(uploaded_by=request.user, kind=kind)[:5]
@@ -69,6 +77,7 @@ def import_upload(request, kind):
         request,
         "imports/upload.html",
         {"form": form, "kind": kind, "kind_label": ImportKind(kind).label, "recent": recent, "importer": importer},
+        status=status,
     )
 
 
@@ -96,6 +105,7 @@ def _detail_context(request, job: ImportJob) -> dict:
         "groups": groups,
         "errors": errors,
         "can_confirm": job.status == ImportStatus.READY and job.uploaded_by_id == request.user.pk and has_changes,
+        "can_retry": job.can_retry and job.uploaded_by_id == request.user.pk and request.user.can_write,
         "waits_for_uploader": job.status == ImportStatus.READY and job.uploaded_by_id != request.user.pk,
         "can_download": selectors.can_download_files(request.user, job),
         "result_url": reverse(importer.result_url_name),
@@ -104,18 +114,25 @@ def _detail_context(request, job: ImportJob) -> dict:
 
 @login_required
 def import_detail(request, pk):
-    job = _job_for_user(request, pk)
+    job = services.import_refresh(_job_for_user(request, pk))
     return render(request, "imports/detail.html", _detail_context(request, job))
 
 
 @login_required
 def import_progress(request, pk):
     """htmx polls this while the job runs; once it has finished the page reloads."""
-    job = _job_for_user(request, pk)
+    job = services.import_refresh(_job_for_user(request, pk))
     response = render(request, "imports/_progress.html", {"job": job})
     if not job.is_running and request.htmx:
         response["HX-Refresh"] = "true"
     return response
+
+
+def _unavailable(request, job: ImportJob, unavailable: BrokerUnavailable) -> HttpResponse:
+    """The job's page, answering 503 with what the broker outage means for this job."""
+    job.refresh_from_db()
+    messages.error(request, unavailable.message)
+    return render(request, "imports/detail.html", _detail_context(request, job), status=503)
 
 
 @login_required
@@ -126,9 +143,24 @@ def import_confirm(request, pk):
         job = services.import_confirm(by=request.user, job=job)
     except services.ImportRefused as refused:
         messages.error(request, refused.message)
+    except BrokerUnavailable as unavailable:
+        return _unavailable(request, job, unavailable)
     else:
         if job.status == ImportStatus.APPLIED:
             messages.success(request, _("导入完成。"))
+    return redirect("imports:detail", pk=job.pk)
+
+
+@login_required
+@require_POST
+def import_retry(request, pk):
+    job = _job_for_user(request, pk)
+    try:
+        job = services.import_retry(by=request.user, job=job)
+    except services.ImportRefused as refused:
+        messages.error(request, refused.message)
+    except BrokerUnavailable as unavailable:
+        return _unavailable(request, job, unavailable)
     return redirect("imports:detail", pk=job.pk)
 
 

@@ -78,3 +78,24 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.alert}"
+
+
+class DigestDelivery(models.Model):
+    """One daily digest to one person on one day. The row is written before the email
+    goes out, so a second run that day (a beat tick twice, a manual run, a retry) finds
+    it and sends nothing: the digest goes out at most once per person per day."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("接收人"), on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField(_("日期"))
+    sent_at = models.DateTimeField(_("发送时间"))
+    items = models.PositiveIntegerField(_("事项数"), default=0)
+
+    class Meta:
+        verbose_name = _("每日汇总邮件")
+        verbose_name_plural = _("每日汇总邮件")
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="digest_once_per_user_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.day}"

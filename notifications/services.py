@@ -10,6 +10,7 @@ cases (large ``IN`` lists are split only on SQLite, whose statements take at mos
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,17 +18,19 @@ from datetime import date
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from core.bulk import batch_size, in_chunks
-from notifications.models import Alert, Notification
+from notifications.models import Alert, DigestDelivery, Notification
 
 # The role that acts at each level, and how long a prefix of the village code names
 # the region its accounts are attached to. A sector department's accounts sit at the
 # county like the county office's (DOMAIN.md §1).
+logger = logging.getLogger(__name__)
+
 LEVEL_ROLE = {"village": Role.VILLAGE_CADRE, "town": Role.TOWN_OFFICIAL, "county": Role.COUNTY_OFFICIAL}
 LEVEL_PREFIX = {"village": 12, "town": 9, "county": 6}
 
@@ -195,26 +198,32 @@ def _email_pending() -> int:
     )
     sent = 0
     for note in pending:
+        # Claimed before sending: two overlapping runs send each alert once.
+        if not Notification.objects.filter(pk=note.pk, emailed_at__isnull=True).update(emailed_at=timezone.now()):
+            continue
         body = note.alert.title
         if note.alert.due_on:
             body += f"\n{_('时限')}：{note.alert.due_on:%Y-%m-%d}"
         if note.alert.link:
             body += f"\n{note.alert.link}"
         send_mail(note.alert.title, body, None, [note.user.email], fail_silently=True)
-        Notification.objects.filter(pk=note.pk).update(emailed_at=timezone.now())
         sent += 1
     return sent
 
 
 def daily_digest(*, today: date | None = None) -> int:
-    """Each user with open alerts gets one email listing what is due and overdue.
-    Returns the number of emails sent (none unless email is configured)."""
+    """Each user with open alerts gets one email listing what is due and overdue, once a
+    day however often this runs: the day's ``DigestDelivery`` is claimed before sending
+    (and given back if the mail server refuses, so the next run tries again). Returns
+    the number of emails sent (none unless email is configured)."""
     if not emails_enabled():
         return 0
     today = today or timezone.localdate()
+    done = set(DigestDelivery.objects.filter(day=today).values_list("user_id", flat=True))
     open_notes = (
         Notification.objects.filter(alert__cleared_at__isnull=True, user__is_active=True)
         .exclude(user__email="")
+        .exclude(user_id__in=done)
         .select_related("alert", "user")
         .order_by("user_id", "alert__due_on")
     )
@@ -224,11 +233,21 @@ def daily_digest(*, today: date | None = None) -> int:
     sent = 0
     for notes in by_user.values():
         user = notes[0].user
+        try:
+            with transaction.atomic():
+                claim = DigestDelivery.objects.create(user=user, day=today, sent_at=timezone.now(), items=len(notes))
+        except IntegrityError:
+            continue  # another run sent it a moment ago
         lines = [
             f"- {n.alert.title}" + (f"（{_('时限')} {n.alert.due_on:%Y-%m-%d}）" if n.alert.due_on else "")
             for n in notes
         ]
         subject = _("脱贫退出案件管理：%(date)s 待办与逾期（%(n)d 项）") % {"date": today.isoformat(), "n": len(notes)}
-        send_mail(subject, "\n".join(lines), None, [user.email], fail_silently=False)
+        try:
+            send_mail(subject, "\n".join(lines), None, [user.email], fail_silently=False)
+        except Exception:
+            DigestDelivery.objects.filter(pk=claim.pk).delete()
+            logger.exception("daily digest to user %s not sent; the next run tries again", user.pk)
+            continue
         sent += 1
     return sent

@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "core.middleware.ProtectedDeleteMiddleware",
     # Axes last, as its documentation asks: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -169,7 +170,8 @@ USE_TZ = True
 # Front-end packages come from npm (package-lock.json) and are served from
 # node_modules by whitenoise: nothing is loaded from the internet.
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic writes and whitenoise serves from in production.
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 NODE_MODULES = BASE_DIR / "node_modules"
 STATICFILES_DIRS = [
     BASE_DIR / "static",
@@ -222,6 +224,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "povertyexit API",
@@ -247,6 +250,17 @@ SPECTACULAR_SETTINGS = {
 # --- Celery -----------------------------------------------------------------
 # Embedded default: kombu's filesystem transport, a real broker that needs no
 # server, so `make run` runs the worker and beat for real. Redis in production.
+#
+# Leases (core/locks.py): a job's lease lasts this long and is renewed every third of
+# it while the job runs, so a lease whose worker died is free again within this time.
+TASK_LEASE_SECONDS = env.int("POVERTYEXIT_TASK_LEASE_SECONDS", default=90)
+# Import jobs (imports/services.py): the hard limit of one check or apply in a worker,
+# and how long a job may wait in the queue for a worker before the sweeper (every
+# minute) ends it as 失败可重试. A started job whose worker died is ended once its
+# lease has expired.
+IMPORT_TASK_TIME_LIMIT = env.int("POVERTYEXIT_IMPORT_TASK_TIME_LIMIT", default=3600)
+IMPORT_QUEUE_TIMEOUT = env.int("POVERTYEXIT_IMPORT_QUEUE_TIMEOUT", default=30 * 60)
+
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost//")
 CELERY_BROKER_DIR = DATA_DIR / "celery-broker"
 if CELERY_BROKER_URL.startswith("filesystem"):
@@ -263,6 +277,17 @@ if CELERY_BROKER_URL.startswith("filesystem"):
     }
     # The filesystem transport has no fan-out exchange, which remote control needs.
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A message a worker took but never acknowledged (the worker died) goes back to
+        # the queue after this long. Sized to the longest job, so a job that is still
+        # running is never handed to a second worker; the import sweeper below ends a
+        # dead worker's job long before that.
+        "visibility_timeout": IMPORT_TASK_TIME_LIMIT + 600,
+        # A broker that is down answers "unavailable" within seconds, not a hung page.
+        "socket_connect_timeout": 3,
+    }
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
@@ -273,8 +298,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Run once whenever a worker starts (povertyexit/celery.py), besides their schedule.
 RUN_SCANS_AT_WORKER_START = env.bool("POVERTYEXIT_RUN_SCANS_AT_WORKER_START", default=True)
-SCANS_AT_WORKER_START = ["exits.overdue_scan", "monitoring.at_risk_scan"]
+SCANS_AT_WORKER_START = ["exits.overdue_scan", "monitoring.at_risk_scan", "imports.sweep"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
 
 # --- Email and logging ----------------------------------------------------------
 EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -586,11 +586,12 @@ def test_importing_the_same_file_twice_changes_nothing_the_second_time(alice):
 
     job = start(alice, both_families())
 
-    assert (job.status, job.message) == (ImportStatus.READY, NOTHING_NEW)
+    # Nothing to confirm: the job ends 无变化 at the check, not a second 已导入.
+    assert (job.status, job.message) == (ImportStatus.UNCHANGED, NOTHING_NEW)
     assert job.counts == counts({"unchanged": 2}, {"unchanged": 5})
-    job = import_confirm(by=alice, job=job)
-    assert job.status == ImportStatus.APPLIED
-    assert job.counts == counts({"unchanged": 2}, {"unchanged": 5})
+    assert job.finished_at is not None and job.parsed_file == ""
+    with pytest.raises(ImportRefused, match="该文件的数据已全部在系统中"):
+        import_confirm(by=alice, job=job)
     assert registry_snapshot() == before
 
 
@@ -600,9 +601,9 @@ def test_the_typed_file_is_idempotent_too(alice):
     import_file(alice, typed_file())
     before = registry_snapshot()
 
-    job = import_file(alice, typed_file())
+    job = start(alice, typed_file())
 
-    assert job.counts == counts({"unchanged": 2}, {"unchanged": 5})
+    assert (job.status, job.counts) == (ImportStatus.UNCHANGED, counts({"unchanged": 2}, {"unchanged": 5}))
     assert registry_snapshot() == before
 
 

@@ -144,7 +144,8 @@ def test_a_run_that_finds_another_one_in_progress_does_nothing(world):
     other = acquire("monitoring.at_risk_scan", ttl=datetime.timedelta(hours=2))
     before = snapshot()
 
-    assert at_risk_scan_task.apply().get() == {"skipped": True}
+    skipped = at_risk_scan_task.apply().get()
+    assert skipped["skipped"] is True and f"another run holds the lease ({other}" in skipped["reason"]
 
     assert snapshot() == before
     assert not Finding.objects.filter(channel="system").exists()

@@ -3,11 +3,15 @@
 open alerts one email listing what is due and overdue."""
 
 import datetime
+import threading
 
 import pytest
+from django.db import connection, connections
 from django.utils import translation
 
 from core.locks import acquire, release
+from notifications import services
+from notifications.models import DigestDelivery
 from notifications.services import alerts_sync, daily_digest
 from notifications.tasks import daily_digest_task
 from tests.conftest import VILLAGE_B
@@ -103,7 +107,8 @@ def test_no_open_alerts_no_digest(settings, mailoutbox, addressed):
 def test_the_digest_task_sends_and_skips_while_another_run_holds_the_lock(settings, mailoutbox, alerts):
     settings.NOTIFICATION_EMAILS = True
     other = acquire("notifications.daily_digest", ttl=datetime.timedelta(minutes=30))
-    assert daily_digest_task.apply().get() == {"skipped": True}
+    skipped = daily_digest_task.apply().get()
+    assert skipped["skipped"] is True and f"another run holds the lease ({other}" in skipped["reason"]
     assert mailoutbox == []
 
     release("notifications.daily_digest", other)
@@ -122,3 +127,70 @@ def test_with_email_configured_a_raised_alert_is_emailed_to_its_recipients(setti
 
     assert [message.to for message in mailoutbox] == [["tom@example.org"]]
     assert "丙户第3步已逾期" in mailoutbox[0].subject + mailoutbox[0].body
+
+
+# --- exactly once per person per day (issue 15) ------------------------------------------------
+
+
+def test_the_digest_run_again_the_same_day_sends_nothing_more(settings, mailoutbox, alerts):
+    settings.NOTIFICATION_EMAILS = True
+    assert daily_digest(today=TODAY) == 2
+    assert daily_digest(today=TODAY) == 0
+    assert len(mailoutbox) == 2
+    assert DigestDelivery.objects.filter(day=TODAY).count() == 2
+
+    assert daily_digest(today=TODAY + datetime.timedelta(days=1)) == 2  # the next day: again, once
+
+
+def test_a_digest_the_mail_server_refused_goes_out_at_the_next_run(settings, mailoutbox, alerts, monkeypatch):
+    settings.NOTIFICATION_EMAILS = True
+    real = services.send_mail
+    calls = []
+
+    def refuse_tom(subject, body, sender, to, **kwargs):
+        calls.append(to)
+        if to == ["tom@example.org"] and len(calls) <= 2:
+            raise ConnectionRefusedError("smtp down")
+        return real(subject, body, sender, to, **kwargs)
+
+    monkeypatch.setattr(services, "send_mail", refuse_tom)
+    assert daily_digest(today=TODAY) == 1
+    assert [m.to for m in mailoutbox] == [["alice@example.org"]]
+
+    assert daily_digest(today=TODAY) == 1  # only tom's, which had not gone out
+    assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.org", "tom@example.org"]
+    assert daily_digest(today=TODAY) == 0
+
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL: two connections sending at once"
+)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_runs_send_each_digest_once(settings, mailoutbox, alerts):
+    """Four runs at the same moment (no task lock between them: the lock is not what
+    keeps the digest to one per day)."""
+    settings.NOTIFICATION_EMAILS = True
+    start = threading.Barrier(4, timeout=60)
+    results: list = []
+
+    def run() -> None:
+        try:
+            start.wait()
+            results.append(daily_digest(today=TODAY))
+        except Exception as error:  # asserted below
+            results.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert all(isinstance(r, int) for r in results), results
+    assert sum(results) == 2
+    assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.org", "tom@example.org"]

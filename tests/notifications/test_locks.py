@@ -4,7 +4,12 @@ died is taken over once it has expired. On PostgreSQL, threads racing for one lo
 one wins."""
 
 import datetime
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 import time_machine
@@ -13,6 +18,7 @@ from django.db import connection, connections
 from core import locks
 from core.locks import acquire, release, single_run
 from core.models import TaskLock
+from exits.tasks import overdue_scan_task
 
 NAME = "tests.some_job"
 TTL = datetime.timedelta(minutes=30)
@@ -201,3 +207,87 @@ def test_single_run_in_two_threads_runs_the_job_once_while_they_overlap():
     assert not TaskLock.objects.exists()
     with single_run(NAME) as acquired:  # once the first has ended, the next run goes ahead
         assert acquired
+
+
+# --- leases: renewed while the job runs, free soon after its process dies (issue 15) -----------
+
+
+def test_the_default_lease_frees_a_dead_holder_within_two_minutes():
+    from povertyexit import settings as defaults
+
+    assert 30 <= defaults.TASK_LEASE_SECONDS <= 120
+
+
+@pytest.mark.django_db
+def test_a_skipped_run_is_logged_with_the_holder_and_since_when(caplog, frozen):
+    token = acquire(NAME, ttl=TTL)
+    with caplog.at_level("WARNING", logger="core.locks"), single_run(NAME) as acquired:
+        assert not acquired
+    assert f"skipped: {NAME}: another run holds the lease ({token}, since 2020-10-12 10:00:00" in caplog.text
+    assert locks.skipped(NAME)["reason"].startswith(f"{NAME}: another run holds the lease ({token}")
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_lease_is_renewed_while_its_job_runs_longer_than_the_lease(settings):
+    settings.TASK_LEASE_SECONDS = 1
+    with locks.lease(NAME) as holder:
+        assert holder
+        time.sleep(2.5)  # more than twice the lease: only the renewals keep it
+        assert race(lambda: acquire(NAME)) == [None] * RACERS
+        assert locks.held(NAME).holder == holder
+    assert locks.held(NAME) is None
+    assert acquire(NAME)
+
+
+SLOW_SCAN = """
+import os, time
+import django
+django.setup()
+from exits import tasks
+from core.models import TaskLock
+def slow_scan():
+    print("scanning", flush=True)
+    time.sleep(120)
+tasks.overdue_scan = slow_scan
+tasks.overdue_scan_task()
+"""
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_scan_whose_process_is_killed_frees_its_lease_within_the_lease_time(caplog):
+    """The real scan task in a process of its own, killed (SIGKILL) mid-scan: runs in
+    between skip and say why; once the lease lapses (2 s here, 90 s by default) the next
+    run goes ahead."""
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "povertyexit.settings_test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "POVERTYEXIT_TASK_LEASE_SECONDS": "2",
+    }
+    scan = subprocess.Popen([sys.executable, "-c", SLOW_SCAN], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert scan.stdout.readline().strip() == "scanning"
+        holder = locks.held("exits.overdue_scan").holder
+        assert holder.split(":")[1] == str(scan.pid)
+        with caplog.at_level("WARNING", logger="core.locks"):
+            assert overdue_scan_task.apply().get()["skipped"] is True
+        assert f"another run holds the lease ({holder}" in caplog.text
+        time.sleep(3)  # alive: it renews its lease
+        assert locks.held("exits.overdue_scan").holder == holder
+
+        scan.send_signal(signal.SIGKILL)
+        scan.wait(timeout=20)
+        killed = time.monotonic()
+        while locks.held("exits.overdue_scan") is not None:
+            assert time.monotonic() - killed < 5, "the dead scan's lease did not lapse"
+            time.sleep(0.1)
+    finally:
+        if scan.poll() is None:
+            scan.kill()
+        scan.stdout.close()
+    result = overdue_scan_task.apply().get()
+    assert "skipped" not in result and "overdue" in result
+    assert locks.held("exits.overdue_scan") is None
