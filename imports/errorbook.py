@@ -7,6 +7,9 @@ Files up to ``FULL_COPY_MAX_BYTES`` are opened whole, so formats, dropdowns and 
 sheets survive. Larger ones are copied value by value through read-only and write-only
 workbooks (memory stays flat); text columns keep the text format so ID numbers do not
 turn into 6.1E+17 on the way.
+
+Either way a formula the uploader typed (``=HYPERLINK(…)``, ``=1+1``) comes back as the
+text it was, never as a live formula: the report goes to town and county officials.
 """
 
 from __future__ import annotations
@@ -74,8 +77,23 @@ def _is_ours(cell) -> bool:
     return bool(fill and fill.fill_type == "solid" and str(fill.fgColor.rgb).upper().endswith(ERROR_RGB))
 
 
+def _formula_text(value: Any) -> str:
+    """What a formula cell shows as text: ``=1+1``, or an array formula's own text."""
+    return value if isinstance(value, str) else str(getattr(value, "text", value) or "")
+
+
+def _formulas_as_text(workbook) -> None:
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.value = _formula_text(cell.value)
+                    cell.data_type = "s"
+
+
 def _full_copy(source: Any, grouped: dict, sheets: dict[str, list[ExcelColumn]]) -> bytes:
     workbook = load_workbook(source)
+    _formulas_as_text(workbook)
     first_with_errors = None
     for name, columns in sheets.items():
         if name not in workbook.sheetnames:
@@ -125,7 +143,7 @@ def _full_copy(source: Any, grouped: dict, sheets: dict[str, list[ExcelColumn]])
 
 
 def _streamed_copy(source: Any, grouped: dict, sheets: dict[str, list[ExcelColumn]]) -> bytes:
-    reader = load_workbook(source, read_only=True, data_only=True)
+    reader = load_workbook(source, read_only=True)  # formulas as their text, like the full copy
     writer = Workbook(write_only=True)
     try:
         for name in reader.sheetnames:
@@ -171,6 +189,8 @@ def _copy_sheet(rows_iter, copy, rows: dict[int, list[dict]], columns: list[Exce
             elif earlier is not None and column == earlier and row_number >= header_row:
                 value = None  # an earlier report's note, on a sheet with no errors left
             cell = WriteOnlyCell(copy, value=value)
+            if cell.data_type == "f":
+                cell.value, cell.data_type = _formula_text(value), "s"
             if column in text_columns:
                 cell.number_format = "@"
             if column in bad:

@@ -1517,3 +1517,34 @@ def test_a_second_report_shows_only_the_errors_left(alice, mode):
     assert [cell.value for cell in households[1]].count("错误说明") == 1
     assert members["C6"].fill.fgColor.rgb != ERROR_FILL and members["C6"].comment is None
     assert not any("校验位" in str(cell.value) for cell in members[6])
+
+
+def test_formulas_in_the_upload_come_back_as_text_in_the_error_workbook(alice, mode):
+    """The report goes to town and county officials: what the uploader typed as a
+    formula must reach them as inert text (issue 16), in the bad cell, another cell and
+    a sheet of the cadre's own."""
+    hyperlink = '=HYPERLINK("http://example.org/x","点我")'
+    members = [*wang_family(), *liu_family()]
+    members[4] = {**members[4], "证件号码*": ID_BAD}
+
+    def notes(book):
+        sheet = book.create_sheet("备注")
+        sheet.append(["合计", "=1+1"])
+
+    content = workbook([household(H1, 联系电话="=1+1", 备注=hyperlink), household(H2)], members, edit=notes)
+    job = start(alice, content)
+    assert job.status == ImportStatus.REJECTED
+
+    book = error_workbook(job)
+    formulas = [
+        (sheet.title, cell.coordinate)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows()
+        for cell in row
+        if cell.data_type == "f"
+    ]
+    assert formulas == []
+    households_sheet = book[HOUSEHOLD_SHEET]
+    values = {cell.value for row in households_sheet.iter_rows(min_row=2, max_row=2) for cell in row}
+    assert {"=1+1", hyperlink} <= values
+    assert book["备注"]["B1"].value == "=1+1" and book["备注"]["B1"].data_type == "s"
