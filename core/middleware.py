@@ -1,5 +1,5 @@
 """Pages' safety nets: deletes that other records stand in the way of (409), and
-background work the broker could not take (503)."""
+background work the broker could not take (503); and no response kept in a cache."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.db.models import ProtectedError, RestrictedError
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
@@ -57,3 +58,20 @@ class ProtectedDeleteMiddleware:
             messages.error(request, message)
             return HttpResponseRedirect(referer)
         return render(request, "409.html", {"message": message}, status=409)
+
+
+class NoStoreMiddleware:
+    """Nothing the application answers is kept by a browser or a proxy: pages, htmx
+    fragments, API answers, exports and reveals carry personal data, and a 村委会 PC is
+    shared. ``Cache-Control: no-store, private`` (with ``no-cache``, ``max-age=0`` and an
+    ``Expires`` of now) on every response a view produced; static files, which carry
+    nothing personal, are served by whitenoise before this runs and keep their long cache.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        add_never_cache_headers(response)
+        return response
