@@ -29,7 +29,7 @@ node_modules/.installed: package.json package-lock.json
 # Celery worker with beat; one Ctrl-C stops them once, letting a running task finish.
 run: install
 	$(PY) manage.py migrate --noinput
-	@if [ ! -f data/demo_accounts.json ]; then \
+	@if [ ! -f "$${POVERTYEXIT_DATA_DIR:-data}/demo_accounts.json" ]; then \
 		$(PY) manage.py load_regions && \
 		$(PY) manage.py seed_demo --households $(DEMO_HOUSEHOLDS); \
 	else \
