@@ -5,6 +5,7 @@ from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -64,10 +65,15 @@ class User(AbstractUser):
     )
     sector = models.CharField(_("行业部门"), max_length=12, choices=Sector.choices, blank=True)
     phone = models.CharField(_("手机号码"), max_length=11, blank=True)
+    # Raised by "退出所有设备": it is part of the session hash, so every session signed
+    # with the old value is refused at its next request (see _get_session_auth_hash).
+    session_generation = models.PositiveIntegerField(_("登录会话代次"), default=0, editable=False)
 
     # Role, region and sector changes are audited; password hashes and login
     # timestamps are not domain data and stay out of the history table.
-    history = HistoricalRecords(verbose_name=_("用户变更记录"), excluded_fields=["password", "last_login"])
+    history = HistoricalRecords(
+        verbose_name=_("用户变更记录"), excluded_fields=["password", "last_login", "session_generation"]
+    )
     objects = UserManager()
 
     class Meta:
@@ -91,6 +97,31 @@ class User(AbstractUser):
 
     def get_full_name(self) -> str:
         return self.full_name or self.username
+
+    def save(self, *args, **kwargs):
+        # API tokens die with the password and with the account. This is the one place
+        # every path that changes either goes through: the password page, the admin's
+        # password form, `manage.py changepassword`, a deactivation in the admin.
+        # (set_password() leaves the raw password in _password until the save.)
+        password_changed = self._password is not None
+        super().save(*args, **kwargs)
+        if password_changed or not self.is_active:
+            from knox.models import AuthToken
+
+            AuthToken.objects.filter(user=self).delete()
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django signs each session with an HMAC of the password hash; adding the
+        # generation lets "退出所有设备" end every session without a password change.
+        # Generation 0 keeps Django's own value, so upgrading logs nobody out.
+        if not self.session_generation:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "povertyexit.accounts.User.session_auth_hash",
+            f"{self.password}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @property
     def is_admin(self) -> bool:

@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from accounts.api import MeView, ObtainTokenView
+from accounts.api import LogoutAllView, LogoutView, MeView, ObtainTokenView
 from dashboards.api import DeadlineDashboardView, MonitoringDashboardView, TodoView
 from exits.api import CampaignViewSet, ExitCaseViewSet, PriorExitViewSet
 from households.api import HouseholdViewSet, MemberViewSet
@@ -24,6 +24,8 @@ router.register("alerts", AlertViewSet, basename="alert")
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("auth/logout/", LogoutView.as_view(), name="api-logout"),
+    path("auth/logout-all/", LogoutAllView.as_view(), name="api-logout-all"),
     path("me/", MeView.as_view(), name="api-me"),
     path("imports/<int:pk>/errors.xlsx", ImportErrorReportView.as_view(), name="import-errors"),
     path("dashboard/deadlines/", DeadlineDashboardView.as_view(), name="dashboard-deadlines"),

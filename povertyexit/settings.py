@@ -53,7 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     # third party
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -219,7 +219,7 @@ if PRODUCTION:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.permissions.RoleWritePermission"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -321,3 +321,12 @@ LOGGING = {
 
 # Demo accounts written by `seed_demo` (development only).
 DEMO_ACCOUNTS_FILE = DATA_DIR / "demo_accounts.json"
+# API tokens (django-rest-knox): stored as SHA-512 digests, sent as "Authorization: Token …".
+# A token lives this long and is never extended; a password change, "退出所有设备" and
+# deactivating the account revoke all of a user's tokens (accounts/models.py).
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.int("POVERTYEXIT_API_TOKEN_TTL_DAYS", default=30)),
+    "TOKEN_LIMIT_PER_USER": env.int("POVERTYEXIT_API_TOKENS_PER_USER", default=10),
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+}

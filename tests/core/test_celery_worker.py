@@ -109,7 +109,7 @@ def test_it_runs_housekeeping_sent_through_the_broker(broker, finished_tasks):
     # One worker for both messages: stopping a worker on the filesystem broker takes
     # a few seconds (its poll loop times out), so the test starts only one.
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=TIMEOUT):
-        assert set(wait_for(finished_tasks, queued.id)) == {"sessions", "access_logs", "expired_lockouts"}
+        assert set(wait_for(finished_tasks, queued.id)) == {"sessions", "api_tokens", "access_logs", "expired_lockouts"}
         assert set(Session.objects.values_list("session_key", flat=True)) == {live.session_key}
 
         second = expired_session()

@@ -1,4 +1,4 @@
-"""The daily housekeeping job: expired sessions, old login logs and stale lockout counters go."""
+"""The daily housekeeping job: expired sessions and API tokens, old login logs and stale lockout counters go."""
 
 from datetime import timedelta
 
@@ -8,6 +8,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
+from knox.models import AuthToken
 
 from core.services import housekeeping_run
 from core.tasks import housekeeping
@@ -74,15 +75,23 @@ def test_it_deletes_lockout_counters_whose_cool_off_has_passed(db):
     assert stale != current
 
 
+def test_it_deletes_expired_api_tokens(alice):
+    expired, _ = AuthToken.objects.create(user=alice, expiry=timedelta(days=-1))
+    live, _ = AuthToken.objects.create(user=alice)
+    assert housekeeping_run(now=NOW)["api_tokens"] == 1
+    assert list(AuthToken.objects.values_list("digest", flat=True)) == [live.digest]
+    assert expired.digest != live.digest
+
+
 def test_it_changes_nothing_the_second_time(db):
     session(NOW - timedelta(days=1))
     session(NOW + timedelta(days=1))
     access_log("old", NOW - timedelta(days=settings.ACCESS_LOG_RETENTION_DAYS + 1))
     access_attempt("stale", NOW - timedelta(days=1))
     first = housekeeping_run(now=NOW)
-    assert first == {"sessions": 1, "access_logs": 1, "expired_lockouts": 1}
+    assert first == {"sessions": 1, "api_tokens": 0, "access_logs": 1, "expired_lockouts": 1}
     second = housekeeping_run(now=NOW)
-    assert second == {"sessions": 0, "access_logs": 0, "expired_lockouts": 0}
+    assert second == {"sessions": 0, "api_tokens": 0, "access_logs": 0, "expired_lockouts": 0}
     assert Session.objects.count() == 1
 
 
@@ -95,7 +104,7 @@ def test_it_keeps_a_signed_in_users_session(client, alice):
 def test_it_runs_the_same_service_from_the_task(db):
     session(timezone.now() - timedelta(minutes=5))
     # Called directly (in this process), the task is the service.
-    assert housekeeping() == {"sessions": 1, "access_logs": 0, "expired_lockouts": 0}
+    assert housekeeping() == {"sessions": 1, "api_tokens": 0, "access_logs": 0, "expired_lockouts": 0}
     assert Session.objects.count() == 0
 
 

@@ -34,7 +34,7 @@ from django_celery_beat.models import (
     PeriodicTask,
     SolarSchedule,
 )
-from rest_framework.authtoken.models import Token, TokenProxy
+from knox.models import AuthToken
 
 from core.deletion import deletion_blockers
 from core.errors import ProtectedRecords
@@ -206,7 +206,7 @@ def dependents_appear(request, monkeypatch, chen_dashan):
 
 
 def still_there(row) -> bool:
-    # By the primary key column: a TokenProxy's ``pk`` is its user's id.
+    # By the primary key column (an AuthToken's is its digest).
     pk = row._meta.pk.attname
     return type(row)._base_manager.filter(**{pk: getattr(row, pk)}).exists()
 
@@ -291,7 +291,7 @@ def test_a_page_that_deletes_goes_back_to_the_form_with_the_refusal(client, alic
 # One row per registered ModelAdmin, with nothing depending on it, for root to delete.
 ADMIN_ROWS = {
     "auth.Group": lambda w: Group.objects.create(name="测试组"),
-    "authtoken.TokenProxy": lambda w: TokenProxy.objects.get(pk=Token.objects.create(user=w["bob"]).pk),
+    "knox.AuthToken": lambda w: AuthToken.objects.create(user=w["bob"])[0],
     "axes.AccessAttempt": lambda w: AccessAttempt.objects.create(
         username="x",
         user_agent="t",
