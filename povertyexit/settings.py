@@ -6,6 +6,7 @@ Celery on a filesystem broker that needs no server, DEBUG on. ``DATABASE_URL`` a
 on the hardened settings and makes the secrets mandatory.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -133,8 +134,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Auth -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    # Axes must come first so a locked-out user is refused before the password is checked.
-    "axes.backends.AxesStandaloneBackend",
+    # The lockout (axes' per-address lock and our per-account lock) must come first, so a
+    # locked-out attempt is refused before the password is checked.
+    "accounts.backends.LoginLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -147,8 +149,9 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Brute-force lockout: 5 failures for one username from one address lock that pair
-# for 15 minutes; a successful login clears the counter.
+# Brute-force lockout, two layers (accounts/backends.py). Per address (django-axes): 5
+# failures for one username from one address lock that pair for 15 minutes; a successful
+# login clears the counter. Per account: see POVERTYEXIT_ACCOUNT_FAILURE_LIMIT below.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -158,7 +161,31 @@ AXES_HTTP_RESPONSE_CODE = 429
 # Login logs (who logged in from where) are kept this long, then removed by the
 # daily housekeeping job.
 ACCESS_LOG_RETENTION_DAYS = env.int("ACCESS_LOG_RETENTION_DAYS", default=180)
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if PRODUCTION else ["REMOTE_ADDR"]
+# Per account (accounts/backends.py): with this many failures across all addresses within
+# the cool-off, attempts from addresses the user has not signed in from are refused, so
+# an attacker with many addresses gets about this many guesses per cool-off while the
+# user's usual computer still gets in. It must exceed AXES_FAILURE_LIMIT: each address
+# counts at most that many, and one address alone must not lock someone else out.
+POVERTYEXIT_ACCOUNT_FAILURE_LIMIT = env.int("POVERTYEXIT_ACCOUNT_FAILURE_LIMIT", default=20)
+if POVERTYEXIT_ACCOUNT_FAILURE_LIMIT <= AXES_FAILURE_LIMIT:
+    raise ImproperlyConfigured(
+        f"POVERTYEXIT_ACCOUNT_FAILURE_LIMIT ({POVERTYEXIT_ACCOUNT_FAILURE_LIMIT}) must be greater than "
+        f"AXES_FAILURE_LIMIT ({AXES_FAILURE_LIMIT}), or one address could lock an account for everyone"
+    )
+# A "known" address is one the user signed in from within this many days (axes' access
+# log, so it cannot usefully exceed ACCESS_LOG_RETENTION_DAYS).
+POVERTYEXIT_KNOWN_ADDRESS_DAYS = env.int("POVERTYEXIT_KNOWN_ADDRESS_DAYS", default=90)
+# The client's address (core/netaddr.py): X-Forwarded-For is read only as far as these
+# reverse proxies (addresses or networks, e.g. "10.0.0.5,172.16.0.0/12") wrote it. Empty:
+# no proxy is trusted and the client is REMOTE_ADDR, whatever the header claims. Behind a
+# proxy that is not listed, every client looks like the proxy (README: 登录锁定与反向代理).
+POVERTYEXIT_TRUSTED_PROXIES = env.list("POVERTYEXIT_TRUSTED_PROXIES", default=[])
+for _proxy in POVERTYEXIT_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy.strip(), strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"POVERTYEXIT_TRUSTED_PROXIES: {exc}") from exc
+AXES_CLIENT_IP_CALLABLE = "core.netaddr.client_ip"
 
 # --- Internationalisation -----------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

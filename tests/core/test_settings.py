@@ -89,7 +89,8 @@ SETTINGS_SEEN = (
     "{'debug': settings.DEBUG, 'database': settings.DATABASES['default'], 'broker': settings.CELERY_BROKER_URL,"
     " 'language': settings.LANGUAGE_CODE, 'time_zone': settings.TIME_ZONE, 'hosts': settings.ALLOWED_HOSTS,"
     " 'secure_cookies': [settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE],"
-    " 'hsts': settings.SECURE_HSTS_SECONDS}"
+    " 'hsts': settings.SECURE_HSTS_SECONDS, 'client_ip': settings.AXES_CLIENT_IP_CALLABLE,"
+    " 'trusted_proxies': settings.POVERTYEXIT_TRUSTED_PROXIES}"
 )
 
 
@@ -115,6 +116,37 @@ def test_it_hardens_production(production):
     assert production["secure_cookies"] == [True, True]
     assert production["hsts"] == 60 * 60 * 24 * 365
     assert production["hosts"] == ["example.org", "www.example.org"]
+
+
+def test_it_trusts_no_proxys_x_forwarded_for_unless_told(production):
+    # The login lockout counts by the client's address (core/netaddr.py); believing the
+    # header from anyone would let a client pick a fresh address for every guess.
+    assert production["client_ip"] == "core.netaddr.client_ip"
+    assert production["trusted_proxies"] == []
+
+
+def test_it_reads_the_trusted_proxies_from_the_environment(tmp_path):
+    proxies = settings_in_fresh_process(
+        "settings.POVERTYEXIT_TRUSTED_PROXIES",
+        POVERTYEXIT_TRUSTED_PROXIES="10.0.0.2,172.16.0.0/12,fd00::/8",
+        POVERTYEXIT_DATA_DIR=str(tmp_path),
+    )
+    assert proxies == ["10.0.0.2", "172.16.0.0/12", "fd00::/8"]
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"POVERTYEXIT_TRUSTED_PROXIES": "10.0.0.2,proxy.internal"}, "POVERTYEXIT_TRUSTED_PROXIES"),
+        # One address alone must not be able to lock an account for everyone.
+        ({"POVERTYEXIT_ACCOUNT_FAILURE_LIMIT": "5"}, "POVERTYEXIT_ACCOUNT_FAILURE_LIMIT (5) must be greater"),
+    ],
+)
+def test_it_refuses_to_start_with_a_lockout_that_cannot_work(tmp_path, variables, message):
+    result = run([str(BASE_DIR / "manage.py"), "check"], POVERTYEXIT_DATA_DIR=str(tmp_path), **variables)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr.strip().splitlines()[-1]
 
 
 def test_it_defaults_to_sqlite_under_data(development):
