@@ -18,6 +18,13 @@ Memory stays bounded whatever the number of rows (a county exports ~300k househo
 The workbook is complete before the first byte is sent (an xlsx is a zip whose
 directory comes last, so it cannot be streamed while rows are still being read); the
 queries therefore run inside the view.
+
+Text is never a formula (issue 16). A name, an address or a note a user typed that
+starts like one (``=HYPERLINK(…)``, ``+1``, ``-1+2``, ``@SUM(A1)``) is written as a
+string with Excel's quote prefix — the hidden ``'`` a user types before ``=1+1`` — so
+neither opening the file nor editing the cell in Excel turns it into a live formula in
+a county official's hands. ``as_text`` is the one place that does it, for the ledgers
+here, the import error workbook (imports/errorbook.py) and the import templates.
 """
 
 from __future__ import annotations
@@ -41,6 +48,9 @@ CHUNK_SIZE = 2000
 SPOOL_MAX_SIZE = 8 * 1024 * 1024
 BLOCK_SIZE = 64 * 1024
 TEXT_FORMAT = "@"
+# What makes Excel or LibreOffice read typed text as a formula, at its start: "=", and
+# "+", "-", "@", or a tab or carriage return in front of one (OWASP "CSV injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Column(NamedTuple):
@@ -81,7 +91,7 @@ def xlsx_streaming_response(
     bold = Font(bold=True)
     header = []
     for column in columns:
-        cell = WriteOnlyCell(sheet, value=str(column.header))
+        cell = as_text(WriteOnlyCell(sheet, value=str(column.header)))
         cell.font = bold
         header.append(cell)
     sheet.append(header)
@@ -108,6 +118,19 @@ def xlsx_streaming_response(
     return response
 
 
+def as_text(cell):
+    """``cell`` (a worksheet's or a write-only one) keeps the string it holds as text:
+    stored as a string, never a formula (openpyxl makes one of any str starting with
+    "="), and quote-prefixed when it starts like one. Numbers, dates and blanks are left
+    alone: a genuine -5 stays a number. Returns the cell."""
+    value = cell.value
+    if isinstance(value, str):
+        cell.data_type = "s"
+        if value.startswith(FORMULA_PREFIXES):
+            cell.quotePrefix = True
+    return cell
+
+
 def _cell(sheet, value, *, text: bool):
     if isinstance(value, str):
         # A control character makes openpyxl refuse the whole workbook; one stray
@@ -117,12 +140,9 @@ def _cell(sheet, value, *, text: bool):
         cell = WriteOnlyCell(sheet, value=None if value in (None, "") else str(value))
         cell.number_format = TEXT_FORMAT
         cell.data_type = "s"
-        return cell
-    if isinstance(value, str) and value.startswith("="):
-        # openpyxl turns "=…" into a formula; data typed by a user is never one.
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.data_type = "s"
-        return cell
+        return as_text(cell)
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return as_text(WriteOnlyCell(sheet, value=value))
     return value
 
 

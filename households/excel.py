@@ -18,6 +18,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from core.exports import as_text
 from households.models import (
     Education,
     ExitStatus,
@@ -213,6 +214,7 @@ def household_template(*, villages: list[tuple[str, str]]) -> bytes:
     for code, name in villages:
         regions.append([code, name])
         regions.cell(row=regions.max_row, column=1).number_format = "@"
+        as_text(regions.cell(row=regions.max_row, column=2))  # a name is never a formula
     # Open on the households sheet, with the instructions one tab to the left.
     workbook.active = workbook.sheetnames.index(HOUSEHOLD_SHEET)
     buffer = io.BytesIO()

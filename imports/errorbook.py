@@ -3,13 +3,16 @@ filled red and carrying its message as a comment, and an 错误说明 column at 
 each row that has errors. They fix the cells and upload the same file again; the
 importer ignores the extra column.
 
-Files up to ``FULL_COPY_MAX_BYTES`` are opened whole, so formats, dropdowns and hidden
-sheets survive. Larger ones are copied value by value through read-only and write-only
-workbooks (memory stays flat); text columns keep the text format so ID numbers do not
-turn into 6.1E+17 on the way.
+Files that unpack to at most ``FULL_COPY_MAX_BYTES`` are opened whole, so formats,
+dropdowns and hidden sheets survive. Larger ones are copied value by value through
+read-only and write-only workbooks (memory stays flat); text columns keep the text
+format so ID numbers do not turn into 6.1E+17 on the way. The report is never much
+larger than the upload: the import's check (imports/bounds.py) has bounded every cell,
+row and part of it before it gets here.
 
-Either way a formula the uploader typed (``=HYPERLINK(…)``, ``=1+1``) comes back as the
-text it was, never as a live formula: the report goes to town and county officials.
+Either way a formula the uploader typed (``=HYPERLINK(…)``, ``=1+1``), and text that
+starts like one (``+1``, ``-1+2``, ``@SUM(A1)``), comes back as the text it was, never
+as a live formula (core.exports.as_text): the report goes to town and county officials.
 """
 
 from __future__ import annotations
@@ -25,10 +28,13 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 
+from core.exports import as_text
 from households.excel import ExcelColumn
 from households.importing import HEADER_SEARCH_ROWS, find_header
+from imports.bounds import unpacked_size
 
-FULL_COPY_MAX_BYTES = 2 * 1024 * 1024
+# Unpacked: openpyxl holds every cell of a whole workbook, ~10 times its XML in memory.
+FULL_COPY_MAX_BYTES = 8 * 1024 * 1024
 NOTE_HEADER = "错误说明"
 ERROR_RGB = "FFC7CE"
 ERROR_FILL = PatternFill("solid", fgColor=ERROR_RGB)
@@ -54,11 +60,11 @@ def _row_note(errors: list[dict]) -> str:
     return "；".join(f"{e['column']}：{e['message']}" for e in errors)
 
 
-def marked_up_workbook(source: Any, errors: list[dict], sheets: dict[str, list[ExcelColumn]], *, size: int) -> bytes:
-    """``source`` is a path or binary file of the uploaded .xlsx; ``errors`` are dicts
-    with sheet, row, column (header) and message."""
+def marked_up_workbook(source: Any, errors: list[dict], sheets: dict[str, list[ExcelColumn]]) -> bytes:
+    """``source`` is a binary file of the uploaded .xlsx, which has passed the import's
+    check; ``errors`` are dicts with sheet, row, column (header) and message."""
     grouped = _by_row(errors)
-    if size <= FULL_COPY_MAX_BYTES:
+    if unpacked_size(source) <= FULL_COPY_MAX_BYTES:
         return _full_copy(source, grouped, sheets)
     return _streamed_copy(source, grouped, sheets)
 
@@ -88,7 +94,7 @@ def _formulas_as_text(workbook) -> None:
             for cell in row:
                 if cell.data_type == "f":
                     cell.value = _formula_text(cell.value)
-                    cell.data_type = "s"
+                as_text(cell)
 
 
 def _full_copy(source: Any, grouped: dict, sheets: dict[str, list[ExcelColumn]]) -> bytes:
@@ -132,7 +138,7 @@ def _full_copy(source: Any, grouped: dict, sheets: dict[str, list[ExcelColumn]])
                 cell.fill = ERROR_FILL
                 cell.font = ERROR_FONT
                 cell.comment = Comment("\n".join(messages), AUTHOR, width=300, height=120)
-            note = sheet.cell(row=row_number, column=note_column, value=_row_note(row_errors))
+            note = as_text(sheet.cell(row=row_number, column=note_column, value=_row_note(row_errors)))
             note.font = ERROR_FONT
     if first_with_errors:
         # Open where the first error is.
@@ -190,7 +196,8 @@ def _copy_sheet(rows_iter, copy, rows: dict[int, list[dict]], columns: list[Exce
                 value = None  # an earlier report's note, on a sheet with no errors left
             cell = WriteOnlyCell(copy, value=value)
             if cell.data_type == "f":
-                cell.value, cell.data_type = _formula_text(value), "s"
+                cell.value = _formula_text(value)
+            as_text(cell)
             if column in text_columns:
                 cell.number_format = "@"
             if column in bad:

@@ -1,12 +1,14 @@
 """Running an import: upload → check (parse, validate, preview) → confirm → apply.
 
-``import_start`` stores the file and checks it, inline when it is small and as a
+``import_start`` stores the file and checks it, inline when it is small — packed and
+unpacked, which the request learns by decompressing no more than a few MB — and as a
 Celery task otherwise; ``import_confirm`` applies a clean check the same way. The
-check writes nothing to the registry: it parses the file once (the parsed rows are
-kept next to it), plans every row against the registry and records counts, row
-errors and, when there are any, the marked-up error workbook. Applying re-plans
-inside one transaction — the registry may have moved since the preview — and writes
-everything or, on any error, nothing.
+check writes nothing to the registry: it first bounds what the file unpacks to (its
+parts, cells and rows, imports/bounds.py, before openpyxl holds any of it), parses the
+file once (the parsed rows are kept next to it), plans every row against the registry
+and records counts, row errors and, when there are any, the marked-up error workbook.
+Applying re-plans inside one transaction — the registry may have moved since the
+preview — and writes everything or, on any error, nothing.
 
 Both steps claim the job with a guarded UPDATE on its status, so a task delivered
 twice, or two clicks on 确认导入, do the work once. Applies run one at a time, and one
@@ -43,13 +45,16 @@ from accounts.models import User
 from core import jobs
 from core.locks import held_names, lease, serialize_in_transaction
 from households.importing import ImportFileError
+from imports.bounds import unpacks_within, workbook_check
 from imports.errorbook import marked_up_workbook
-from imports.kinds import importer_for
+from imports.kinds import Importer, importer_for
 from imports.models import RUNNING_STATUSES, ImportJob, ImportKind, ImportStatus
 
 logger = logging.getLogger(__name__)
 
-READ_SHARE = 60  # percent of the check spent reading the file; the rest is validation
+# Percent of the check spent bounding the file, then reading it; the rest is validation.
+BOUNDS_SHARE = 5
+READ_SHARE = 60
 
 
 class ImportRefused(Exception):
@@ -87,7 +92,15 @@ def _check_upload(upload: UploadedFile) -> None:
 
 
 def _runs_inline(job: ImportJob) -> bool:
-    return job.file_size <= settings.IMPORT_INLINE_MAX_BYTES
+    """Whether the job's file is small enough to check or apply inside the request:
+    packed, and unpacked too — a 233 KB file can hold a 200 MB cell (issue 16)."""
+    if job.file_size > settings.IMPORT_INLINE_MAX_BYTES:
+        return False
+    try:
+        with job.file.storage.open(job.file.name, "rb") as source:
+            return unpacks_within(source, settings.IMPORT_INLINE_MAX_UNPACKED_BYTES)
+    except OSError:
+        return False
 
 
 def job_lease_name(job_id: int) -> str:
@@ -201,7 +214,7 @@ def _record_rejection(job: ImportJob, plan, *, message: str = "") -> None:
     errors = _row_errors(plan.errors)
     importer = importer_for(job.kind)
     with job.file.open("rb") as source:
-        content = marked_up_workbook(source, errors, importer.sheets, size=job.file_size)
+        content = marked_up_workbook(source, errors, importer.sheets)
     report = _store(_error_report_name(job), content)
     if job.parsed_file:
         default_storage.delete(job.parsed_file)
@@ -265,12 +278,20 @@ def _has_changes(counts: dict) -> bool:
     return any(group["new"] + group["updated"] for group in counts.values())
 
 
+def _headers(importer: Importer) -> dict[str, list[str]]:
+    return {sheet: [column.header for column in columns] for sheet, columns in importer.sheets.items()}
+
+
 def _check(job_id: int) -> None:
     job = ImportJob.objects.select_related("uploaded_by").get(pk=job_id)
     importer = importer_for(job.kind)
     try:
         with job.file.open("rb") as source:
-            parsed = importer.parse(source, progress=_reporter(job.pk, _("读取文件"), 1, READ_SHARE))
+            # Before openpyxl holds any of it: it loads every shared string whole.
+            workbook_check(
+                source, headers=_headers(importer), progress=_reporter(job.pk, _("检查文件"), 1, BOUNDS_SHARE)
+            )
+            parsed = importer.parse(source, progress=_reporter(job.pk, _("读取文件"), BOUNDS_SHARE, READ_SHARE))
     except ImportFileError as error:
         _finish(job, ImportStatus.FAILED, message=error.message)
         return

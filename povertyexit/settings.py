@@ -229,6 +229,20 @@ IMPORT_INLINE_MAX_BYTES = env.int("POVERTYEXIT_IMPORT_INLINE_MAX_BYTES", default
 EXIT_ATTACHMENT_MAX_BYTES = env.int("POVERTYEXIT_EXIT_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 
 # --- Security ---------------------------------------------------------------
+# What an upload may unpack to, counted while decompressing, before openpyxl opens it
+# (imports/bounds.py, issue 16). A county roster of 300,000 members written by openpyxl
+# unpacks to 330 MB (members sheet) + 76 MB (households sheet), about 11:1; a zip bomb
+# packs a thousandfold. A file is only checked inside the request when it also unpacks
+# to at most IMPORT_INLINE_MAX_UNPACKED_BYTES (the request decompresses no more).
+IMPORT_MAX_UNPACKED_BYTES = env.int("POVERTYEXIT_IMPORT_MAX_UNPACKED_BYTES", default=512 * 1024 * 1024)
+IMPORT_MAX_PART_BYTES = env.int("POVERTYEXIT_IMPORT_MAX_PART_BYTES", default=400 * 1024 * 1024)
+IMPORT_MAX_COMPRESSION_RATIO = env.int("POVERTYEXIT_IMPORT_MAX_COMPRESSION_RATIO", default=100)
+IMPORT_INLINE_MAX_UNPACKED_BYTES = env.int("POVERTYEXIT_IMPORT_INLINE_MAX_UNPACKED_BYTES", default=4 * 1024 * 1024)
+# Characters in one cell (the longest import column, 特殊情况说明, is a few sentences),
+# and rows per sheet, formatted empty rows included (the parser's own cap on data
+# rows, households/importing.py MAX_ROWS, is lower).
+IMPORT_MAX_CELL_CHARS = env.int("POVERTYEXIT_IMPORT_MAX_CELL_CHARS", default=1000)
+IMPORT_MAX_ROWS = env.int("POVERTYEXIT_IMPORT_MAX_ROWS", default=500_000)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 10  # one working day
 X_FRAME_OPTIONS = "DENY"
