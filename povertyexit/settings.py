@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "simple_history",
     "django_htmx",
     "django_celery_beat",
+    "csp",
     # ours
     "core",
     "accounts",
@@ -79,6 +80,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After whitenoise: static files keep their cache headers; everything else is no-store.
     "core.middleware.NoStoreMiddleware",
+    # Early, so every answer a view or a later middleware gives (the 429 lockout page
+    # included) carries the policy; static files need none.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -272,6 +276,38 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "povertyexit API",
     "DESCRIPTION": "脱贫退出案件管理 API. Every endpoint is scoped to the caller's region.",
+# --- Content-Security-Policy ------------------------------------------------------
+# Everything the pages use is served from here (no CDN), so the policy is "only our
+# own files": no inline <script>, no on*= handlers (static/js/app.js wires data-*
+# attributes instead), no eval (htmx runs with allowEval off, see templates/base.html),
+# no style="" attributes or <style> blocks (htmx's indicator styles are in
+# static/css/app.css; ECharts draws its tooltips on the canvas). Styles that scripts set
+# through the CSSOM (Bootstrap's dropdowns, ECharts, Swagger UI) are not inline styles
+# and stay allowed. Two third-party inline styles are let through by their hash alone:
+# one attribute below, and Swagger UI's page <style> on /api/docs/ only (povertyexit/urls.py).
+# tests/core/test_csp.py checks every route and template; tests/browser/test_csp.py
+# loads each role's pages in Chromium under the policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # For style="" attributes only, and only this exact one: admin's history pages
+        # (django-simple-history's object_history_list.html) have
+        # <p class="paginator" style="border-top: 0">. With 'unsafe-hashes' an attribute
+        # passes if its text has a listed hash; no other attribute does.
+        "style-src-attr": ["'unsafe-hashes'", "'sha256-XMXSevYjgSjXgRafBFDvtjwX+yyWLrxfso9DcNZ9UXM='"],
+        # data: for the SVG images inside Bootstrap's and Swagger UI's stylesheets.
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI assets come from drf-spectacular-sidecar, served locally.

@@ -1,10 +1,9 @@
 // The deadline dashboard: one grouped bar per region (the share done at each level),
 // and a burn-down per level against the straight line to its deadline.
 (function () {
-  // First, so the campaign choice works even if the charts cannot be drawn.
-  document.querySelectorAll("[data-autosubmit]").forEach((select) =>
-    select.addEventListener("change", () => select.form.submit()),
-  );
+  // Tooltips drawn on the chart's canvas: ECharts' HTML tooltips are markup with style=""
+  // attributes, which the Content-Security-Policy refuses.
+  const TOOLTIP_MODE = "richText";
   const data = JSON.parse(document.getElementById("chart-data").textContent);
   const charts = [];
   const element = document.getElementById("progress-chart");
@@ -12,7 +11,7 @@
   if (element) {
     const chart = echarts.init(element);
     chart.setOption({
-      tooltip: { trigger: "axis", valueFormatter: (v) => v + "%" },
+      tooltip: { trigger: "axis", renderMode: TOOLTIP_MODE, valueFormatter: (v) => v + "%" },
       legend: { top: 0 },
       grid: { left: 40, right: 10, top: 40, bottom: 60 },
       xAxis: { type: "category", data: data.regions, axisLabel: { interval: 0, rotate: data.regions.length > 6 ? 40 : 0 } },
@@ -27,7 +26,7 @@
     const chart = echarts.init(box);
     chart.setOption({
       title: { text: level.name, left: "center", textStyle: { fontSize: 14 } },
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", renderMode: TOOLTIP_MODE },
       legend: { bottom: 0 },
       grid: { left: 45, right: 20, top: 35, bottom: 55 },
       xAxis: { type: "time", axisLabel: { hideOverlap: true, formatter: "{MM}-{dd}" } },

@@ -22,3 +22,18 @@ document.addEventListener("DOMContentLoaded", () => {
     invalid.focus({ preventScroll: true });
   }
 });
+
+// 添加成员: htmx asks for one blank row numbered TOTAL_FORMS and appends it; the count
+// goes up only once the row has arrived. (Inline hx-vals="js:…" and hx-on would need
+// eval, which the Content-Security-Policy refuses.)
+const totalForms = () => document.getElementById("id_members-TOTAL_FORMS");
+
+document.addEventListener("htmx:configRequest", (event) => {
+  if (event.detail.elt.matches("[data-add-member]")) event.detail.parameters.index = totalForms().value;
+});
+
+document.addEventListener("htmx:afterRequest", (event) => {
+  if (event.detail.elt.matches("[data-add-member]") && event.detail.successful) {
+    totalForms().value = parseInt(totalForms().value, 10) + 1;
+  }
+});

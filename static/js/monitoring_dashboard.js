@@ -1,5 +1,8 @@
 // The monitoring dashboard: stages stacked per region, and the cases by risk type.
 (function () {
+  // Tooltips drawn on the chart's canvas: ECharts' HTML tooltips are markup with style=""
+  // attributes, which the Content-Security-Policy refuses.
+  const TOOLTIP_MODE = "richText";
   const data = JSON.parse(document.getElementById("monitoring-data").textContent);
   if (!window.echarts) return;
   const charts = [];
@@ -7,7 +10,7 @@
   if (stage) {
     const chart = echarts.init(stage);
     chart.setOption({
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      tooltip: { trigger: "axis", renderMode: TOOLTIP_MODE, axisPointer: { type: "shadow" } },
       legend: { top: 0 },
       grid: { left: 40, right: 10, top: 40, bottom: 60 },
       xAxis: { type: "category", data: data.regions, axisLabel: { interval: 0, rotate: data.regions.length > 6 ? 40 : 0 } },
@@ -22,7 +25,7 @@
     const chart = echarts.init(risk);
     chart.setOption({
       title: { text: data.titles.risk_type, left: "center", textStyle: { fontSize: 14 } },
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      tooltip: { trigger: "axis", renderMode: TOOLTIP_MODE, axisPointer: { type: "shadow" } },
       grid: { left: 110, right: 20, top: 35, bottom: 20 },
       xAxis: { type: "value", minInterval: 1 },
       yAxis: { type: "category", inverse: true, data: items.map((item) => item.name) },
