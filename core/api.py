@@ -9,14 +9,15 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from core.deletion import refusal_from_error
-from core.errors import ProtectedRecords, Refusal
+from core.errors import Refusal
 from core.jobs import BrokerUnavailable
 
 
 def refusal_response(error: Refusal) -> Response:
     # A delete that other records stand in the way of conflicts with the data as it is
-    # (409, like the stale-edit and step conflicts); any other refusal is a 400.
-    code = status.HTTP_409_CONFLICT if isinstance(error, ProtectedRecords) else status.HTTP_400_BAD_REQUEST
+    # (409, like the stale-edit and step conflicts); a limit reached is a 429; any other
+    # refusal is a 400 (Refusal.http_status).
+    code = error.http_status
     return Response(
         {"detail": "；".join(error.all_messages), "reasons": error.messages, "fields": error.fields}, status=code
     )

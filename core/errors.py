@@ -13,6 +13,10 @@ class Refusal(Exception):
     """The action is refused; ``messages`` say why, ``fields`` field by field where
     there is one. Every message is meant for the user, in their language."""
 
+    # The API's answer: 400, or 409 for a conflict with the data as it is, or 429 for a
+    # limit on how often something may be done.
+    http_status = 400
+
     def __init__(self, messages: str | list[str], *, fields: dict[str, list[str]] | None = None):
         self.messages = [messages] if isinstance(messages, str) else list(messages)
         self.fields = fields or {}
@@ -27,3 +31,5 @@ class ProtectedRecords(Refusal):
     """A delete refused because other records depend on the row and must be kept (a
     PROTECT or RESTRICT foreign key: an exit case, a monitoring case, a transfer …).
     Raised by ``core.deletion`` before anything is deleted; the API answers 409."""
+
+    http_status = 409

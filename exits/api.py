@@ -46,6 +46,7 @@ from exits.models import (
     Step,
     StepRecord,
 )
+from households.api import BodySearchMixin
 from households.models import Household
 
 ERROR_RESPONSE = inline_serializer(
@@ -259,7 +260,7 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
         responses={201: ExitCaseDetailSerializer, **WRITE_RESPONSES},
     ),
 )
-class ExitCaseViewSet(ExitErrorsMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class ExitCaseViewSet(ExitErrorsMixin, BodySearchMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsAuthenticated, RoleWritePermission]
     filterset_class = selectors.ExitCaseFilter
 

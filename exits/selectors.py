@@ -30,6 +30,7 @@ from exits.models import (
     StepRecord,
 )
 from households.models import ExitStatus, Household, Member, Relationship
+from households.search import IdSearchFilterMixin
 from households.selectors import RegionChoiceFilter, search_households
 
 
@@ -156,7 +157,7 @@ def step_choices():
     return [(value, f"{value}. {label}") for value, label in Step.choices] + [(DONE, _("已完成"))]
 
 
-class ExitCaseFilter(django_filters.FilterSet):
+class ExitCaseFilter(IdSearchFilterMixin, django_filters.FilterSet):
     campaign = django_filters.ModelChoiceFilter(
         label=_("退出批次"), queryset=Campaign.objects.all(), empty_label=_("全部批次")
     )

@@ -50,6 +50,7 @@ from exits.models import (
 )
 from households.exports import ledger_region_names
 from households.models import ExitStatus, Household, Member, Relationship
+from households.search import search_redirect
 from households.selectors import region_filter_choices
 
 PAGE_SIZE = 20
@@ -98,6 +99,9 @@ def _attach_errors(form, error: services.ExitError) -> None:
 
 @login_required
 def case_list(request):
+    # The filter form POSTs: a full ID number goes to the session, not the URL.
+    if redirect_to_list := search_redirect(request):
+        return redirect_to_list
     data = request.GET.copy()
     campaign = selectors.current_campaign()
     if "campaign" not in data and campaign is not None:

@@ -14,10 +14,12 @@ number is a logged POST (``reveal``). A masked number sent back unchanged means
 import django_filters
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Prefetch, Q
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -44,6 +46,27 @@ from households.models import (
 from households.normalize import TextKind, normalize_text
 
 # --- representation -----------------------------------------------------------------
+
+
+class BodySearchMixin:
+    """For API viewsets: ``POST …/search/`` answers as the list does, with its filters
+    (``q`` and the rest) in the body, where a full ID number may go."""
+
+    @extend_schema(
+        summary="在请求正文中按条件查找（可含完整证件号码，不进网址）",
+        request=inline_serializer("BodySearch", {"q": serializers.CharField(required=False)}),
+    )
+    @action(detail=False, methods=["post"], permission_classes=[IsAuthenticated])
+    def search(self, request):
+        # Reading, not writing: any role may search within its scope.
+        data = QueryDict(mutable=True)
+        for key, value in request.data.items():
+            data.setlist(key, [str(v) for v in value] if isinstance(value, list) else [str(value)])
+        filterset = self.filterset_class(data, queryset=self.get_queryset(), request=request)
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        page = self.paginate_queryset(filterset.qs)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 class HouseholdMemberSerializer(serializers.ModelSerializer):
@@ -364,7 +387,7 @@ WRITE_ERRORS = {400: RegistryErrorResponse, 403: DetailResponse}
         responses={204: None, **WRITE_ERRORS, 409: DetailResponse},
     ),
 )
-class HouseholdViewSet(RegistryErrorsMixin, viewsets.ModelViewSet):
+class HouseholdViewSet(RegistryErrorsMixin, BodySearchMixin, viewsets.ModelViewSet):
     """Households in the caller's region; writes go through ``households.services``.
 
     PUT and PATCH both merge: omitted fields keep their values, and ``members``, when
@@ -384,7 +407,7 @@ class HouseholdViewSet(RegistryErrorsMixin, viewsets.ModelViewSet):
         return households
 
     def get_serializer_class(self):
-        return HouseholdSerializer if self.action == "list" else HouseholdDetailSerializer
+        return HouseholdSerializer if self.action in ("list", "search") else HouseholdDetailSerializer
 
     def _detail(self, household: Household, status_code=status.HTTP_200_OK) -> Response:
         # Re-read through the selector: 户主, size and version as now saved.
@@ -440,6 +463,7 @@ class HouseholdViewSet(RegistryErrorsMixin, viewsets.ModelViewSet):
         responses={
             200: inline_serializer("HouseholdPhoneReveal", {"phone": serializers.CharField()}),
             403: DetailResponse,
+            429: DetailResponse,
         },
     )
     @action(detail=True, methods=["post"], url_path="reveal-phone", permission_classes=[IsAuthenticated])
@@ -490,7 +514,7 @@ class MemberFilter(django_filters.FilterSet):
     ),
     destroy=extend_schema(summary="删除家庭成员", responses={204: None, **WRITE_ERRORS}),
 )
-class MemberViewSet(RegistryErrorsMixin, viewsets.ModelViewSet):
+class MemberViewSet(RegistryErrorsMixin, BodySearchMixin, viewsets.ModelViewSet):
     """Members one at a time. Each write re-checks the whole household through
     ``households.services``, so the family rules (one 户主, …) hold here too.
 
@@ -563,6 +587,7 @@ class MemberViewSet(RegistryErrorsMixin, viewsets.ModelViewSet):
         responses={
             200: inline_serializer("MemberIdNumberReveal", {"id_number": serializers.CharField()}),
             403: DetailResponse,
+            429: DetailResponse,
         },
     )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])

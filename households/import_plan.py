@@ -50,6 +50,7 @@ from households.services import (
     _check_registry_duplicates,
     _clean_household,
     _clean_member,
+    existence_answers_record,
 )
 from regions.models import Region
 from regions.scoping import code_visible_to
@@ -335,6 +336,7 @@ def _plan_household(
         _check_family(family, errors)
         file_family = {i: d for i, d in family.items() if isinstance(owners[i], dict)}
         _check_registry_duplicates(file_family, keep=current, by=by, errors=errors, lookups=lookups)
+        existence_answers_record(by=by, errors=errors)
 
     _record_errors(errors, anchor, household_row, owners, rejections)
     rows_rejected = already_rejected or bool(errors) or rejections.has(*anchor)

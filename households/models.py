@@ -556,6 +556,8 @@ class PersonalDataAccess(models.Model):
     class Action(models.TextChoices):
         REVEAL = "reveal", _("查看完整号码")
         EXPORT = "export", _("导出完整号码")
+        # "该证件号码已在其他地区登记": the answer tells that a person exists somewhere.
+        EXISTS = "exists", _("跨地区查重")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), on_delete=models.PROTECT)
     action = models.CharField(_("操作"), max_length=8, choices=Action.choices)
@@ -569,8 +571,10 @@ class PersonalDataAccess(models.Model):
         verbose_name_plural = _("个人信息查看记录")
         ordering = ["-at"]
         constraints = [
-            models.CheckConstraint(condition=Q(action__in=["reveal", "export"]), name="pda_action_valid"),
+            models.CheckConstraint(condition=Q(action__in=["reveal", "export", "exists"]), name="pda_action_valid"),
         ]
+        # The per-user limits count a user's recent rows of one action.
+        indexes = [models.Index(fields=["user", "action", "at"], name="pda_user_action_at")]
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"

@@ -18,6 +18,7 @@ from households.models import (
     Relationship,
 )
 from households.normalize import TextKind, normalize_text
+from households.search import IdSearchFilterMixin
 from regions.models import Region
 
 SPECIAL_SITUATIONS = [
@@ -98,7 +99,7 @@ def search_households(qs, value: str, *, through: str | None = None):
     return qs.filter(Exists(heads))
 
 
-class HouseholdFilter(django_filters.FilterSet):
+class HouseholdFilter(IdSearchFilterMixin, django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label=_("搜索"))
     region = RegionChoiceFilter(label=_("区划"))
     exit_status = django_filters.ChoiceFilter(choices=ExitStatus.choices, label=_("脱贫状态"))

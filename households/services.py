@@ -15,9 +15,12 @@ put each message next to its input and an import can name the row.
 
 from __future__ import annotations
 
+import functools
+import threading
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
@@ -26,7 +29,7 @@ from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from core.deletion import deletion_check
-from core.errors import ProtectedRecords
+from core.errors import ProtectedRecords, Refusal
 from exits.services import cases_remeasure
 from households.idnumbers import age_on, mask_id_number, parse_id_number, validate_mobile
 from households.models import (
@@ -79,6 +82,9 @@ class RegistryError(Exception):
     # The model whose fields ``household`` names: a ledger service's errors are about
     # an IncomeRecord, HousingAppraisal or WaterAssessment, labelled from that model.
     model: type = Household
+    # "Registered elsewhere" answers these errors give, to be recorded as PersonalDataAccess
+    # rows once the refused write has rolled back (_records_existence_answers).
+    existence_answers: list[IdClash] = field(default_factory=list)
 
     def add(self, field_name: str | None, message: str, *, member: int | None = None) -> None:
         if member is not None:
@@ -121,6 +127,17 @@ class RegistryLookups:
 
     def __init__(self, by: User):
         self.by = by
+        self._existence_allowance: int | None = None
+
+    def existence_allowance(self) -> int:
+        """How many more "registered elsewhere" answers the user may be given now
+        (settings.PERSONAL_DATA_LIMITS["exists"]); asked once, then counted down."""
+        if self._existence_allowance is None:
+            self._existence_allowance = personal_data_allowance(by=self.by, action=PersonalDataAccess.Action.EXISTS)
+        return self._existence_allowance
+
+    def existence_spend(self) -> None:
+        self._existence_allowance = self.existence_allowance() - 1
 
     def number_taken(self, number: str, *, exclude_pk: int | None) -> bool:
         return Household.objects.filter(number=number).exclude(pk=exclude_pk).exists()
@@ -135,7 +152,7 @@ class RegistryLookups:
         """Members registered under any of ``numbers``, other than ``keep_pks``."""
         clashes = Member.objects.filter(id_number__in=numbers).exclude(pk__in=keep_pks).select_related("household")
         visible = set(Member.objects.visible_to(self.by).filter(id_number__in=numbers).values_list("pk", flat=True))
-        return [IdClash(m.id_number, m.household.number, m.name, m.pk in visible) for m in clashes]
+        return [IdClash(m.id_number, m.household.number, m.name, m.pk in visible, m.pk) for m in clashes]
 
 
 @dataclass(frozen=True)
@@ -144,6 +161,7 @@ class IdClash:
     household_number: str
     name: str
     visible: bool
+    member_pk: int | None = None
 
 
 def _label(model, name: str) -> str:
@@ -378,27 +396,80 @@ def _check_registry_duplicates(
     lookups: RegistryLookups | None = None,
 ) -> None:
     """An ID number exists once in the whole registry (DOMAIN.md §2), also outside the
-    user's region; then the message says so without saying where."""
+    user's region; then the message says so without saying where.
+
+    That answer tells whoever asks that a person is registered somewhere in the city, so
+    it is personal data (DOMAIN.md §9): each one is recorded, and a user who has had
+    their share (settings.PERSONAL_DATA_LIMITS["exists"]) gets no more answers. From then
+    on every number that is not already theirs to see is refused with the limit's
+    message, whether it is registered elsewhere or not, so that the refusal itself
+    tells nothing.
+    """
     numbers = {m["id_number"]: i for i, m in members.items() if m.get("id_number")}
     if not numbers:
         return
     lookups = lookups or RegistryLookups(by)
-    for clash in lookups.id_clashes(list(numbers), keep_pks=[m.pk for m in keep]):
-        index = numbers[clash.id_number]
-        if clash.visible:
-            message = _(
-                "该证件号码已登记在户 %(n)s（%(name)s），同一人只能登记一次；如该成员迁入本户，请使用成员转移。"
-            ) % {"n": clash.household_number, "name": clash.name}
-        else:
-            message = _(
-                "该证件号码已在其他地区登记，同一人只能登记一次；如该成员迁入本户，请联系其原户所在地办理成员转移。"
+    unchanged = {m.id_number for m in keep}
+    clashes = {c.id_number: c for c in lookups.id_clashes(list(numbers), keep_pks=[m.pk for m in keep])}
+    for number, index in numbers.items():
+        clash = clashes.get(number)
+        if clash is not None and clash.visible:
+            errors.add(
+                "id_number",
+                _("该证件号码已登记在户 %(n)s（%(name)s），同一人只能登记一次；如该成员迁入本户，请使用成员转移。")
+                % {"n": clash.household_number, "name": clash.name},
+                member=index,
             )
-        errors.add("id_number", message, member=index)
+        elif clash is None and number in unchanged:
+            continue
+        elif lookups.existence_allowance() <= 0:
+            errors.add("id_number", personal_data_limit_message(PersonalDataAccess.Action.EXISTS, by=by), member=index)
+        elif clash is not None:
+            lookups.existence_spend()
+            errors.existence_answers.append(clash)
+            errors.add(
+                "id_number",
+                _("该证件号码已在其他地区登记，同一人只能登记一次；如该成员迁入本户，请联系其原户所在地办理成员转移。"),
+                member=index,
+            )
+
+
+# How many registry services are running in this thread, one inside another.
+_registry_depth = threading.local()
+
+
+def _records_existence_answers(service):
+    """Record the "registered elsewhere" answers of a refused registry write. The refusal
+    rolls the service's transaction back, so the rows are written after it, by the
+    outermost registry service (member_add runs household_update inside)."""
+
+    @functools.wraps(service)
+    def wrapper(*args, by: User, **kwargs):
+        depth = getattr(_registry_depth, "value", 0)
+        _registry_depth.value = depth + 1
+        try:
+            return service(*args, by=by, **kwargs)
+        except RegistryError as error:
+            if depth == 0:
+                existence_answers_record(by=by, errors=error)
+            raise
+        finally:
+            _registry_depth.value = depth
+
+    return wrapper
+
+
+def existence_answers_record(*, by: User, errors: RegistryError) -> None:
+    """Write the "registered elsewhere" answers ``errors`` gave to ``by`` (once)."""
+    if errors.existence_answers:
+        personal_data_existence_record(by=by, clashes=errors.existence_answers)
+        errors.existence_answers = []
 
 
 # --- household with its members --------------------------------------------------
 
 
+@_records_existence_answers
 @transaction.atomic
 def household_create(*, by: User, data: dict, members: list[dict]) -> Household:
     """Register a household with all its members, or nothing."""
@@ -421,6 +492,7 @@ def household_create(*, by: User, data: dict, members: list[dict]) -> Household:
     return household
 
 
+@_records_existence_answers
 @transaction.atomic
 def household_update(
     *, by: User, household: Household, data: dict, members: list[dict] | None, version: int
@@ -554,6 +626,7 @@ def _member_payload(member: Member) -> dict:
     return {name: getattr(member, name) for name in MEMBER_FIELDS} | {"id": member.pk}
 
 
+@_records_existence_answers
 @transaction.atomic
 def member_add(*, by: User, household: Household, data: dict) -> Member:
     members = [_member_payload(m) for m in household.members.all()] + [dict(data)]
@@ -561,6 +634,7 @@ def member_add(*, by: User, household: Household, data: dict) -> Member:
     return household.members.get(id_number=parse_id_number(data.get("id_number")).number)
 
 
+@_records_existence_answers
 @transaction.atomic
 def member_update(*, by: User, member: Member, data: dict) -> Member:
     household = member.household
@@ -573,6 +647,7 @@ def member_update(*, by: User, member: Member, data: dict) -> Member:
     return member
 
 
+@_records_existence_answers
 @transaction.atomic
 def member_delete(*, by: User, member: Member) -> None:
     household = member.household
@@ -732,10 +807,77 @@ def water_assessment_add(*, by: User, household: Household, data: dict) -> Water
 # --- privacy ---------------------------------------------------------------------------
 
 
+class PersonalDataLimit(Refusal):
+    """Too many full numbers seen (or cross-area answers given) in a short time."""
+
+    http_status = 429
+
+
+def _limit_usage(*, by: User, action: str) -> list[tuple[int, int, int]]:
+    """(seconds, limit, used) for each of the user's windows of ``action``. The records
+    themselves are the counter, so every web and worker process shares it."""
+    now = timezone.now()
+    return [
+        (
+            seconds,
+            limit,
+            PersonalDataAccess.objects.filter(user=by, action=action, at__gte=now - timedelta(seconds=seconds)).count(),
+        )
+        for seconds, limit in settings.PERSONAL_DATA_LIMITS.get(action, [])
+    ]
+
+
+def _period_label(seconds: int) -> str:
+    if seconds % 86400 == 0:
+        return _("天") if seconds == 86400 else _("%(n)d天") % {"n": seconds // 86400}
+    if seconds % 3600 == 0:
+        return _("小时") if seconds == 3600 else _("%(n)d小时") % {"n": seconds // 3600}
+    return _("分钟") if seconds == 60 else _("%(n)d分钟") % {"n": max(1, seconds // 60)}
+
+
+def personal_data_allowance(*, by: User, action: str) -> int:
+    """How many more records of ``action`` the user's limits allow now."""
+    return max(0, min((limit - used for _s, limit, used in _limit_usage(by=by, action=action)), default=10**9))
+
+
+def personal_data_limit_message(action: str, *, by: User) -> str:
+    usage = _limit_usage(by=by, action=action)
+    seconds, limit, _used = next(((s, lim, u) for s, lim, u in usage if u >= lim), usage[0] if usage else (60, 0, 0))
+    return _(
+        "为保护个人信息，%(what)s每%(period)s最多%(limit)d次，您已达到上限，请稍后再试；如工作确需，请联系系统管理员。"
+    ) % {"what": PersonalDataAccess.Action(action).label, "period": _period_label(seconds), "limit": limit}
+
+
+def _personal_data_throttle(*, by: User, action: str) -> None:
+    """Refuse one more record of ``action`` when a limit of the user's is reached."""
+    # Lock the user's row so that two tabs at once cannot both take the last place.
+    User.objects.select_for_update().filter(pk=by.pk).first()
+    if personal_data_allowance(by=by, action=action) <= 0:
+        raise PersonalDataLimit(personal_data_limit_message(action, by=by))
+
+
+def personal_data_existence_record(*, by: User, clashes: list[IdClash]) -> None:
+    """One PersonalDataAccess row per "registered elsewhere" answer given to ``by``."""
+    PersonalDataAccess.objects.bulk_create(
+        [
+            PersonalDataAccess(
+                user=by,
+                action=PersonalDataAccess.Action.EXISTS,
+                member_id=clash.member_pk,
+                detail=_("证件号码已在其他地区登记"),
+            )
+            for clash in clashes
+        ]
+    )
+
+
+@transaction.atomic
 def personal_data_reveal(*, by: User, member: Member | None = None, household: Household | None = None) -> str:
-    """The full ID number of a member, or the full phone of a household, logged (DOMAIN.md §9)."""
+    """The full ID number of a member, or the full phone of a household, logged (DOMAIN.md §9)
+    and limited per user (settings.PERSONAL_DATA_LIMITS)."""
     if not by.can_reveal_personal_data:
         raise PermissionError(_("您的角色不能查看完整的证件号码和电话号码。"))
+    _personal_data_throttle(by=by, action=PersonalDataAccess.Action.REVEAL)
     if member is not None:
         PersonalDataAccess.objects.create(
             user=by,

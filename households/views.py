@@ -27,6 +27,7 @@ from households.forms import (
     member_rows,
 )
 from households.models import Household, Member, MemberTransfer
+from households.search import search_redirect
 
 PAGE_SIZE = 20
 
@@ -47,6 +48,9 @@ def _get_member_for_user(request, pk) -> Member:
 
 @login_required
 def household_list(request):
+    # The filter form POSTs: a full ID number goes to the session, not the URL.
+    if redirect_to_list := search_redirect(request):
+        return redirect_to_list
     filterset = selectors.HouseholdFilter(
         request.GET or None, queryset=selectors.household_list(user=request.user), request=request
     )
@@ -191,6 +195,12 @@ def _reveal(request, **target) -> HttpResponse:
         number = services.personal_data_reveal(by=request.user, **target)
     except PermissionError as exc:
         raise PermissionDenied(str(exc)) from exc
+    except services.PersonalDataLimit as refusal:
+        # htmx swaps only 2xx answers: the reason goes where the number would have.
+        status = 200 if request.htmx else 429
+        return HttpResponse(
+            format_html('<span class="text-danger small" role="alert">{}</span>', refusal.messages[0]), status=status
+        )
     return HttpResponse(format_html('<span class="font-monospace">{}</span>', number))
 
 

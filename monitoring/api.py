@@ -24,6 +24,7 @@ from rest_framework.response import Response
 
 from core.api import RefusalsMixin
 from core.permissions import RoleWritePermission
+from households.api import BodySearchMixin
 from households.models import Household
 from monitoring import selectors, services
 from monitoring.models import Finding, Measure, MonitoringCase, RelapseRecord, ResponsibleUnit
@@ -151,7 +152,7 @@ class RelapseInputSerializer(serializers.Serializer):
     create=extend_schema(summary="登记风险户（自我申报或镇村研判）", request=ReportSerializer,
                          responses={201: MonitoringCaseDetailSerializer, 400: REFUSAL}),
 )  # fmt: skip
-class MonitoringCaseViewSet(RefusalsMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class MonitoringCaseViewSet(RefusalsMixin, BodySearchMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsAuthenticated, RoleWritePermission]
     filterset_class = selectors.MonitoringCaseFilter
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from households.models import Member, Relationship
+from households.search import IdSearchFilterMixin
 from households.selectors import RegionChoiceFilter, search_households
 from monitoring.models import Category, Channel, MonitoringCase, RiskType, Stage
 
@@ -36,7 +37,7 @@ def risk_type_q(value: str) -> Q:
     return Q(risk_types__icontains=f'"{value}"')
 
 
-class MonitoringCaseFilter(django_filters.FilterSet):
+class MonitoringCaseFilter(IdSearchFilterMixin, django_filters.FilterSet):
     stage = django_filters.ChoiceFilter(label=_("阶段"), choices=Stage.choices, empty_label=_("全部阶段"))
     category = django_filters.ChoiceFilter(label=_("类别"), choices=Category.choices, empty_label=_("全部类别"))
     channel = django_filters.ChoiceFilter(label=_("发现渠道"), choices=Channel.choices, empty_label=_("全部渠道"))

@@ -18,6 +18,7 @@ from core.exports import Column, xlsx_streaming_response
 from core.permissions import write_required
 from households.exports import COUNTY_PREFIX, TOWN_PREFIX, ledger_region_names
 from households.models import Household
+from households.search import search_redirect
 from households.selectors import region_filter_choices
 from monitoring import selectors, services
 from monitoring.models import Channel, Measure, MeasureType, MonitoringCase, RelapseRecord, RiskType, Stage
@@ -39,6 +40,9 @@ def _report(request, error: services.MonitoringError) -> None:
 
 @login_required
 def case_list(request):
+    # The filter form POSTs: a full ID number goes to the session, not the URL.
+    if redirect_to_list := search_redirect(request):
+        return redirect_to_list
     filterset = selectors.MonitoringCaseFilter(
         request.GET or None, queryset=selectors.case_list(user=request.user), request=request
     )

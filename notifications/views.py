@@ -27,8 +27,14 @@ def inbox(request):
 
 @login_required
 def notification_open(request, pk):
-    """Mark as read and go to what the alert is about."""
-    note = services.notification_read(user=request.user, notification_id=pk)
+    """Go to what the alert is about; a POST (the inbox's button) also marks it read.
+
+    A GET (a bookmark, a link in an e-mail, a browser prefetching) only goes there:
+    reading changes nothing."""
+    if request.method == "POST":
+        note = services.notification_read(user=request.user, notification_id=pk)
+    else:
+        note = services.inbox(user=request.user).filter(pk=pk).select_related("alert").first()
     if note is None:
         raise Http404(_("提醒不存在。"))
     link = note.alert.link

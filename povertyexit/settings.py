@@ -229,10 +229,6 @@ MEDIA_URL = "media/"
 # checked and applied inside the request instead of by a Celery task.
 IMPORT_MAX_BYTES = env.int("POVERTYEXIT_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 IMPORT_INLINE_MAX_BYTES = env.int("POVERTYEXIT_IMPORT_INLINE_MAX_BYTES", default=256 * 1024)
-# Evidence attached to exit steps and criteria (PDF, JPG, PNG).
-EXIT_ATTACHMENT_MAX_BYTES = env.int("POVERTYEXIT_EXIT_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
-
-# --- Security ---------------------------------------------------------------
 # What an upload may unpack to, counted while decompressing, before openpyxl opens it
 # (imports/bounds.py, issue 16). A county roster of 300,000 members written by openpyxl
 # unpacks to 330 MB (members sheet) + 76 MB (households sheet), about 11:1; a zip bomb
@@ -247,6 +243,26 @@ IMPORT_INLINE_MAX_UNPACKED_BYTES = env.int("POVERTYEXIT_IMPORT_INLINE_MAX_UNPACK
 # rows, households/importing.py MAX_ROWS, is lower).
 IMPORT_MAX_CELL_CHARS = env.int("POVERTYEXIT_IMPORT_MAX_CELL_CHARS", default=1000)
 IMPORT_MAX_ROWS = env.int("POVERTYEXIT_IMPORT_MAX_ROWS", default=500_000)
+# Evidence attached to exit steps and criteria (PDF, JPG, PNG).
+EXIT_ATTACHMENT_MAX_BYTES = env.int("POVERTYEXIT_EXIT_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+
+# --- Security ---------------------------------------------------------------
+# Personal data (DOMAIN.md §9): how often one user may see a full ID or phone number,
+# as (seconds, count) windows, all of which must hold. Each view is a PersonalDataAccess
+# row, and those rows are the counter. A cadre checking a household looks at a few
+# numbers; 60 in two seconds is a script copying the registry.
+PERSONAL_DATA_LIMITS = {
+    "reveal": [
+        (60, env.int("POVERTYEXIT_REVEALS_PER_MINUTE", default=10)),
+        (86400, env.int("POVERTYEXIT_REVEALS_PER_DAY", default=200)),
+    ],
+    # "该证件号码已在其他地区登记" says a person is registered somewhere in the city. A
+    # cadre meets it now and then (someone moved); dozens an hour is someone asking.
+    "exists": [
+        (3600, env.int("POVERTYEXIT_EXISTENCE_ANSWERS_PER_HOUR", default=20)),
+        (86400, env.int("POVERTYEXIT_EXISTENCE_ANSWERS_PER_DAY", default=50)),
+    ],
+}
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 10  # one working day
 X_FRAME_OPTIONS = "DENY"
@@ -260,22 +276,6 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
-# --- REST framework -------------------------------------------------------------
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "knox.auth.TokenAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["core.permissions.RoleWritePermission"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "core.api.exception_handler",
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "povertyexit API",
-    "DESCRIPTION": "脱贫退出案件管理 API. Every endpoint is scoped to the caller's region.",
 # --- Content-Security-Policy ------------------------------------------------------
 # Everything the pages use is served from here (no CDN), so the policy is "only our
 # own files": no inline <script>, no on*= handlers (static/js/app.js wires data-*
@@ -308,6 +308,32 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# --- REST framework -------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "knox.auth.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["core.permissions.RoleWritePermission"],
+    # django-filter's backend, refusing a full ID number in a query string (households/search.py).
+    "DEFAULT_FILTER_BACKENDS": ["households.search.IdSafeFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
+}
+# API tokens (django-rest-knox): stored as SHA-512 digests, sent as "Authorization: Token …".
+# A token lives this long and is never extended; a password change, "退出所有设备" and
+# deactivating the account revoke all of a user's tokens (accounts/models.py).
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.int("POVERTYEXIT_API_TOKEN_TTL_DAYS", default=30)),
+    "TOKEN_LIMIT_PER_USER": env.int("POVERTYEXIT_API_TOKENS_PER_USER", default=10),
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "povertyexit API",
+    "DESCRIPTION": "脱贫退出案件管理 API. Every endpoint is scoped to the caller's region.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI assets come from drf-spectacular-sidecar, served locally.
@@ -398,12 +424,3 @@ LOGGING = {
 
 # Demo accounts written by `seed_demo` (development only).
 DEMO_ACCOUNTS_FILE = DATA_DIR / "demo_accounts.json"
-# API tokens (django-rest-knox): stored as SHA-512 digests, sent as "Authorization: Token …".
-# A token lives this long and is never extended; a password change, "退出所有设备" and
-# deactivating the account revoke all of a user's tokens (accounts/models.py).
-REST_KNOX = {
-    "TOKEN_TTL": timedelta(days=env.int("POVERTYEXIT_API_TOKEN_TTL_DAYS", default=30)),
-    "TOKEN_LIMIT_PER_USER": env.int("POVERTYEXIT_API_TOKENS_PER_USER", default=10),
-    "AUTO_REFRESH": False,
-    "AUTH_HEADER_PREFIX": "Token",
-}

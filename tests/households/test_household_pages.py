@@ -80,7 +80,7 @@ def twin(bob):
 
 def listed(client, **params) -> list[str]:
     """户编号 of the households on the list page, in order."""
-    response = client.get(LIST, params)
+    response = client.get(LIST, params, follow=True)  # a full ID number is redirected to a token
     assert response.status_code == 200
     return [span.text for span in elements(response, "span", "font-monospace")]
 

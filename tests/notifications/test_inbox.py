@@ -25,7 +25,7 @@ def badge(page) -> int:
 
 
 def titles(page) -> list[str]:
-    return [item.text for item in elements(page, "a", "list-group-item")]
+    return [item.text for item in elements(page, "button", "list-group-item-action")]
 
 
 @pytest.fixture
@@ -87,9 +87,10 @@ def test_opening_a_notification_marks_it_read_and_goes_to_its_case(client, flow,
     note = alert_for(case, 1, OVERDUE).notifications.get(user=alice)
     client.force_login(alice)
     assert badge(client.get(INBOX)) == 1
-    assert f"/notifications/{note.pk}/" in element(client.get(INBOX), "div", data_testid="inbox").hrefs
+    actions = [f.attrs["action"] for f in elements(client.get(INBOX), "form") if "action" in f.attrs]
+    assert f"/notifications/{note.pk}/" in actions
 
-    response = client.get(f"/notifications/{note.pk}/")
+    response = client.post(f"/notifications/{note.pk}/")
 
     assert response.status_code == 302
     assert response["Location"] == f"/exits/{case.pk}/"
@@ -100,9 +101,21 @@ def test_opening_a_notification_marks_it_read_and_goes_to_its_case(client, flow,
     assert titles(client.get(f"{INBOX}?show=unread")) == []
     assert len(titles(client.get(INBOX))) == 1  # still open: it stays in the inbox
 
-    client.get(f"/notifications/{note.pk}/")
+    client.post(f"/notifications/{note.pk}/")
     note.refresh_from_db()
     assert note.read_at == timezone.now()  # opening it again keeps the first reading
+
+
+def test_following_a_notification_by_get_changes_nothing(client, alice):
+    # A link in an e-mail, a bookmark or a browser's prefetch: GET goes, never marks read.
+    alerts_sync(OVERDUE, [spec("x", link="/exits/")])
+    note = Notification.objects.get(user=alice)
+    client.force_login(alice)
+    response = client.get(f"/notifications/{note.pk}/")
+    assert (response.status_code, response["Location"]) == (302, "/exits/")
+    note.refresh_from_db()
+    assert note.read_at is None
+    assert badge(client.get(INBOX)) == 1
 
 
 @pytest.mark.parametrize("link", ["", "https://evil.example/exits/1/", "//evil.example/"])
@@ -111,7 +124,7 @@ def test_a_notification_without_a_safe_link_goes_back_to_the_inbox(client, alice
     note = Notification.objects.get(user=alice)
     client.force_login(alice)
 
-    response = client.get(f"/notifications/{note.pk}/")
+    response = client.post(f"/notifications/{note.pk}/")
 
     assert (response.status_code, response["Location"]) == (302, INBOX)
     note.refresh_from_db()
