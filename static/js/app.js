@@ -6,7 +6,9 @@
 //   <button data-print>        prints the page
 //   <div data-progress="42">   a progress bar 42 % wide
 //
-// Listeners sit on the document, so rows and fragments that htmx swaps in work too.
+// Listeners sit on the document, so rows and fragments that htmx swaps in work too. The
+// file is loaded in <head>, so they are there before the first control can be touched
+// (at the end of <body> a quick hand, or a test, could change a select first).
 
 document.addEventListener("change", (event) => {
   const field = event.target.closest("[data-autosubmit]");
@@ -27,8 +29,10 @@ document.addEventListener("click", (event) => {
     bars.push(...(root.querySelectorAll?.("[data-progress]") ?? []));
     for (const bar of bars) bar.style.width = `${Number(bar.dataset.progress) || 0}%`;
   };
-  widen(document.body);
+  // The observer watches the whole document from the start: bars are widened as the
+  // parser adds them, and again as htmx swaps new ones in.
   new MutationObserver((mutations) => {
     for (const mutation of mutations) mutation.addedNodes.forEach(widen);
-  }).observe(document.body, { childList: true, subtree: true });
+  }).observe(document.documentElement, { childList: true, subtree: true });
+  document.addEventListener("DOMContentLoaded", () => widen(document.body));
 })();
