@@ -14,9 +14,9 @@ exit cases, monitoring cases) takes the list's filters in the body.
 
 from __future__ import annotations
 
+import re
 import secrets
 
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponseRedirect, QueryDict
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
@@ -25,7 +25,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 # settings, such as drf-spectacular; the API's POST …/search/ lives in households/api.py.
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
-from households.idnumbers import normalize_id_number, parse_id_number
+from households.idnumbers import normalize_id_number
 
 TOKEN_PREFIX = "~"
 SESSION_KEY = "id_searches"
@@ -33,16 +33,16 @@ SESSION_KEY = "id_searches"
 REMEMBERED = 20
 
 
+# 6 digits of region, a birth date (year 1900-2099, month, day), 3 digits and a check
+# character. The check digit is not required: a mistyped number is still a person's.
+_ID_SHAPE = re.compile(r"\d{6}(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dX]")
+
+
 def is_full_id_number(value: str) -> bool:
-    """A whole resident ID number (check digit and birth date right): what identifies a
-    person. An 18-digit 户编号 is not one (its "birth date" is a region code)."""
-    if len(normalize_id_number(value)) != 18:
-        return False
-    try:
-        parse_id_number(value)
-    except ValidationError:
-        return False
-    return True
+    """Whether ``value`` has the shape of a whole resident ID number: what identifies a
+    person. An 18-digit 户编号 has not (where a birth date would be, it has the
+    town and village codes)."""
+    return _ID_SHAPE.fullmatch(normalize_id_number(value)) is not None
 
 
 def _stash(request: HttpRequest, number: str) -> str:

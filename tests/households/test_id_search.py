@@ -109,3 +109,20 @@ def test_the_api_still_searches_names_in_the_query_string(client, alice, member)
     response = client.get("/api/v1/members/", {"q": member.name})
     assert response.status_code == 200
     assert member.pk in [row["id"] for row in response.json()["results"]]
+
+
+def test_it_hides_a_mistyped_number_too(client, alice, member):
+    # A wrong check digit is still someone's number: it never goes into the URL either.
+    wrong = member.id_number[:17] + ("0" if member.id_number[17] != "0" else "1")
+    client.force_login(alice)
+    response = client.post("/households/", {"q": wrong})
+    assert response.status_code == 303
+    assert wrong not in response["Location"]
+    assert client.get("/api/v1/members/", {"q": wrong}).status_code == 400
+
+
+def test_it_leaves_a_household_number_in_the_url(client, alice, member):
+    # An 18-digit 户编号 is not a person's number: it stays readable in the address.
+    client.force_login(alice)
+    response = client.post("/households/", {"q": member.household.number})
+    assert response["Location"] == f"/households/?q={member.household.number}"
