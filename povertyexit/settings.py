@@ -403,7 +403,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Run once whenever a worker starts (povertyexit/celery.py), besides their schedule.
 RUN_SCANS_AT_WORKER_START = env.bool("POVERTYEXIT_RUN_SCANS_AT_WORKER_START", default=True)
-SCANS_AT_WORKER_START = ["exits.overdue_scan", "monitoring.at_risk_scan", "imports.sweep"]
+SCANS_AT_WORKER_START = ["exits.overdue_scan", "monitoring.at_risk_scan", "imports.sweep", "regions.tallies_refresh"]
+# Household and member counts per region (regions.tallies) are recounted every minute;
+# pages count live when the last count is older than this (a stopped worker).
+REGION_TALLY_MAX_AGE = env.int("POVERTYEXIT_REGION_TALLY_MAX_AGE", default=600)
+# An import or scan that writes at least this many rows refreshes the planner's
+# statistics of what it wrote (core.bulk.analyze), as autovacuum would.
+IMPORT_ANALYZE_ROWS = env.int("POVERTYEXIT_ANALYZE_ROWS", default=10000)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 

@@ -109,3 +109,27 @@ class Region(models.Model):
 
     def path(self) -> list["Region"]:
         return [*self.ancestors(), self]
+
+
+class RegionTally(models.Model):
+    """How many households (by exit status) and members lie under a region: the figures
+    home and region pages show, counted for every region at once by a Celery job
+    (regions.tallies) rather than over the whole scope on each view. Pages say when they
+    were counted and count live when the figures are missing or too old."""
+
+    region = models.OneToOneField(
+        Region, verbose_name=_("区划"), on_delete=models.CASCADE, primary_key=True, related_name="tally"
+    )
+    households = models.PositiveIntegerField(_("贫困户"), default=0)
+    not_exited = models.PositiveIntegerField(_("未脱贫户"), default=0)
+    exited = models.PositiveIntegerField(_("已脱贫户"), default=0)
+    returned = models.PositiveIntegerField(_("返贫户"), default=0)
+    members = models.PositiveIntegerField(_("家庭成员"), default=0)
+    counted_at = models.DateTimeField(_("统计时间"))
+
+    class Meta:
+        verbose_name = _("区划统计")
+        verbose_name_plural = _("区划统计")
+
+    def __str__(self):
+        return f"{self.region_id} {self.households}"

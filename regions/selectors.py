@@ -6,6 +6,7 @@ from django.db.models.functions import Substr
 from households.models import ExitStatus, Household, Member
 from regions.models import Region
 from regions.scoping import scope_prefix
+from regions.tallies import fresh_tallies
 
 
 def region_root_for(user) -> Region | None:
@@ -25,12 +26,23 @@ def region_get(*, user, code: str) -> Region:
 def region_children_with_counts(*, user, region: Region) -> list[dict]:
     """Each child of ``region`` with its household counts, in two queries whatever the size.
 
-    Households are grouped by the child's code prefix (a prefix of the village code
+    From the children's tallies (regions.tallies) when they are fresh; otherwise
+    households are grouped by the child's code prefix (a prefix of the village code
     column), so the count is one aggregate, not one query per child.
     """
     children = list(Region.objects.visible_to(user).filter(parent=region).order_by("code"))
     if not children:
         return []
+    tallies = fresh_tallies([child.code for child in children])
+    if tallies is not None:
+        return [
+            {
+                "region": child,
+                "total": tallies[child.code].households,
+                **{name: getattr(tallies[child.code], name) for name in ("not_exited", "exited", "returned")},
+            }
+            for child in children
+        ]
     child_len = Region.PREFIX_LENGTH[children[0].level]
     rows = (
         Household.objects.visible_to(user)
@@ -50,15 +62,25 @@ def region_children_with_counts(*, user, region: Region) -> list[dict]:
 
 
 def region_summary(*, user, region: Region) -> dict:
-    """Household and member totals under ``region`` within the user's scope, one query each."""
-    households = Household.objects.visible_to(user).in_region(region.prefix)
-    counts = households.aggregate(
-        total=Count("pk"),
-        not_exited=Count("pk", filter=Q(exit_status=ExitStatus.NOT_EXITED)),
-        exited=Count("pk", filter=Q(exit_status=ExitStatus.EXITED)),
-        returned=Count("pk", filter=Q(exit_status=ExitStatus.RETURNED)),
-    )
-    counts["members"] = Member.objects.visible_to(user).in_region(region.prefix).count()
+    """Household and member totals under ``region`` within the user's scope: the region's
+    tally (regions.tallies) with ``counted_at`` when it is fresh, else counted now, one
+    query each (``counted_at`` None). A user's region and everything below it lie wholly
+    in their scope, so the region's tally is what they may see."""
+    tallies = fresh_tallies([region.code])
+    if tallies is not None:
+        tally = tallies[region.code]
+        counts = {"total": tally.households, "counted_at": tally.counted_at}
+        counts |= {name: getattr(tally, name) for name in ("not_exited", "exited", "returned", "members")}
+    else:
+        households = Household.objects.visible_to(user).in_region(region.prefix)
+        counts = households.aggregate(
+            total=Count("pk"),
+            not_exited=Count("pk", filter=Q(exit_status=ExitStatus.NOT_EXITED)),
+            exited=Count("pk", filter=Q(exit_status=ExitStatus.EXITED)),
+            returned=Count("pk", filter=Q(exit_status=ExitStatus.RETURNED)),
+        )
+        counts["members"] = Member.objects.visible_to(user).in_region(region.prefix).count()
+        counts["counted_at"] = None
     level_counts = dict(
         Region.objects.visible_to(user)
         .under(region)
