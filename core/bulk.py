@@ -45,6 +45,10 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
     return list(range(start, start + count))
 
 
+# Rows per COPY of ``bulk_insert_with_history``.
+COPY_ROWS = 20000
+
+
 def _plain(value):
     # TextChoices members are str subclasses; drivers want the plain value.
     return value.value if isinstance(value, enum.Enum) else value
@@ -123,35 +127,56 @@ def bulk_insert_with_history(
             default = field.get_default()
             for row in missing:
                 row[field.attname] = default
-    values = [[row[a] for a in attnames] for row in rows]
-    insert_rows(model, columns, values)
-
     # The history table repeats the model's columns, minus any it excludes (e.g. a password).
     history_model = model.history.model
     kept = {f.column for f in history_model._meta.concrete_fields}
     positions = [i for i, column in enumerate(columns) if column in kept]
     history_columns = [columns[i] for i in positions]
     history_columns += ["history_date", "history_change_reason", "history_type", "history_user_id"]
-    history_values = [[*(value[i] for i in positions), now, change_reason, "+", user_id] for value in values]
-    insert_rows(history_model, history_columns, history_values)
+    # One COPY per slice keeps the buffer, not just the statement, bounded.
+    for start in range(0, len(rows), COPY_ROWS):
+        values = [[row[a] for a in attnames] for row in rows[start : start + COPY_ROWS]]
+        insert_rows(model, columns, values)
+        history_values = [[*(value[i] for i in positions), now, change_reason, "+", user_id] for value in values]
+        insert_rows(history_model, history_columns, history_values)
 
 
-# SQLite allows 32,766 bound parameters per statement; PostgreSQL takes a list of any
-# length in one query, which keeps set-based jobs at a fixed number of queries.
-SQLITE_CHUNK = 5000
+# No statement grows with the data: IN lists go in chunks and bulk writes in batches, on
+# every database. (SQLite allows 32,766 bound parameters per statement; on PostgreSQL a
+# statement of 100,000 ids, or a ``bulk_update`` with one CASE branch per row, is planned —
+# and JIT-compiled — for minutes.) A set-based job costs one query per chunk.
+CHUNK_SIZE = 5000
+BATCH_SIZE = 1000
 
 
 def in_chunks(values) -> list[list]:
-    """``values`` as lists small enough for one ``IN (...)``: one list on PostgreSQL,
-    slices of ``SQLITE_CHUNK`` on SQLite; nothing for no values."""
+    """``values`` as lists small enough for one ``IN (...)`` (``CHUNK_SIZE`` at most);
+    nothing for no values."""
     values = list(values)
-    if not values:
-        return []
-    if connection.vendor != "sqlite":
-        return [values]
-    return [values[start : start + SQLITE_CHUNK] for start in range(0, len(values), SQLITE_CHUNK)]
+    return [values[start : start + CHUNK_SIZE] for start in range(0, len(values), CHUNK_SIZE)]
 
 
-def batch_size() -> int | None:
-    """For ``bulk_create``: no batching on PostgreSQL, SQLite's parameter limit elsewhere."""
-    return SQLITE_CHUNK if connection.vendor == "sqlite" else None
+def batch_size() -> int:
+    """For ``bulk_create``/``bulk_update`` and simple-history's bulk helpers."""
+    return BATCH_SIZE
+
+
+def analyze(*models_: type[models.Model]) -> None:
+    """Do for ``models_``' tables (and their history tables) what autovacuum does after a
+    bulk load on a production server: refresh the planner's statistics, and — outside a
+    transaction, where PostgreSQL allows it — VACUUM, which marks the pages all-visible so
+    counts over a scope are index-only scans. A server that runs with autovacuum off, or
+    before it wakes, would otherwise plan joins on the empty-table estimates. Nothing to
+    do on SQLite, whose planner keeps no such statistics by default."""
+    if connection.vendor != "postgresql":
+        return
+    tables = []
+    for model in models_:
+        tables.append(model._meta.db_table)
+        history = getattr(model, "history", None)
+        if history is not None:
+            tables.append(history.model._meta.db_table)
+    command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
+    with connection.cursor() as cursor:
+        for table in dict.fromkeys(tables):
+            cursor.execute(f"{command} {connection.ops.quote_name(table)}")

@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from accounts.models import Role, User
-from core.bulk import allocate_ids, bulk_insert_with_history
+from core.bulk import allocate_ids, batch_size, bulk_insert_with_history, in_chunks
 from exits.criteria import load_registry_data, measure
 from exits.models import (
     DEFAULT_STEP_LEVELS,
@@ -227,15 +228,17 @@ def _seed_chunk(campaign, chunk, rng, users, certifiers) -> int:
         for row_id, row in zip(allocate_ids(model, len(missing)), missing, strict=True):
             row["id"] = row_id
         bulk_insert_with_history(model, rows, change_reason="演示数据")
-    if exited:
-        households = list(Household.objects.filter(pk__in=exited))
+    for chunk in in_chunks(exited):
+        households = list(Household.objects.filter(pk__in=chunk))
         for household in households:
             household.exit_status, household.exit_year = ExitStatus.EXITED, campaign.year
             household.version += 1
-        from simple_history.utils import bulk_update_with_history
-
         bulk_update_with_history(
-            households, Household, ["exit_status", "exit_year", "version"], default_change_reason="演示数据：系统标注"
+            households,
+            Household,
+            ["exit_status", "exit_year", "version"],
+            batch_size=batch_size(),
+            default_change_reason="演示数据：系统标注",
         )
     return len(cases)
 
@@ -243,23 +246,28 @@ def _seed_chunk(campaign, chunk, rng, users, certifiers) -> int:
 def prior_exits_seed(county_user: User) -> int:
     """The demo registry's households that exited before 2020 (已脱贫, and 返贫 ones that
     had exited) get their 历史脱贫登记, as a county loading its registry would record them."""
-    rows = [
-        {
-            "household_id": pk,
-            "year": year,
-            "document": f"{year}年度贫困户退出批准文件（演示）",
-            "note": "",
-            "recorded_by_id": county_user.pk,
-            "recorded_at": timezone.now(),
-        }
-        for pk, year in Household.objects.exclude(exit_status=ExitStatus.NOT_EXITED)
+    exited = list(
+        Household.objects.exclude(exit_status=ExitStatus.NOT_EXITED)
         .filter(prior_exit__isnull=True, exit_cases__isnull=True)
         .values_list("pk", "exit_year")
-    ]
-    for row_id, row in zip(allocate_ids(PriorExit, len(rows)), rows, strict=True):
-        row["id"] = row_id
-    bulk_insert_with_history(PriorExit, rows, change_reason="演示数据：历史脱贫登记")
-    return len(rows)
+    )
+    now = timezone.now()
+    for start in range(0, len(exited), CHUNK * 10):
+        chunk = exited[start : start + CHUNK * 10]
+        rows = [
+            {
+                "id": row_id,
+                "household_id": pk,
+                "year": year,
+                "document": f"{year}年度贫困户退出批准文件（演示）",
+                "note": "",
+                "recorded_by_id": county_user.pk,
+                "recorded_at": now,
+            }
+            for row_id, (pk, year) in zip(allocate_ids(PriorExit, len(chunk)), chunk, strict=True)
+        ]
+        bulk_insert_with_history(PriorExit, rows, change_reason="演示数据：历史脱贫登记")
+    return len(exited)
 
 
 def _sector(criterion: str) -> str:

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Role, User
-from core.bulk import in_chunks
+from core.bulk import batch_size, in_chunks
 from core.errors import Refusal
 from exits import gates
 from exits.criteria import load_registry_data, measure, measured_label, measured_value
@@ -134,7 +134,10 @@ def case_enrol(*, by: User, campaign: Campaign, household: Household) -> ExitCas
     except IntegrityError:
         raise ExitConflict(_("该户刚被他人纳入“%(c)s”。") % {"c": campaign.name}) from None
     bulk_create_with_history(
-        [CriterionCheck(case=case, criterion=c) for c in Criterion.values], CriterionCheck, default_user=by
+        [CriterionCheck(case=case, criterion=c) for c in Criterion.values],
+        CriterionCheck,
+        batch_size=batch_size(),
+        default_user=by,
     )
     criteria_refresh([case])
     return case

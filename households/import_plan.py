@@ -516,4 +516,5 @@ def _importer():
         plan=plan_import,
         apply=apply_import,
         result_url_name="households:list",
+        models=(Household, Member),
     )

@@ -44,6 +44,9 @@ class Importer:
     #: What the upload page calls it, and a line on what it does.
     title: str = ""
     description: str = ""
+    #: The models ``apply`` writes in bulk: their statistics are refreshed after a large
+    #: import (core.bulk.analyze), as autovacuum would.
+    models: tuple = ()
 
 
 @cache

@@ -43,6 +43,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core import jobs
+from core.bulk import analyze
 from core.locks import held_names, lease, serialize_in_transaction
 from households.importing import ImportFileError
 from imports.bounds import unpacks_within, workbook_check
@@ -492,6 +493,8 @@ def _apply(job_id: int) -> None:
         return
     default_storage.delete(job.parsed_file)
     ImportJob.objects.filter(pk=job.pk).update(parsed_file="")
+    if (job.total_rows or 0) >= settings.IMPORT_ANALYZE_ROWS:
+        analyze(*importer.models)
 
 
 # --- the sweeper ----------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import User
+from core.bulk import batch_size, in_chunks
 from monitoring.models import (
     Channel,
     Finding,
@@ -96,9 +97,12 @@ def seed_monitoring(*, seed: int = 2020) -> dict[str, int]:
         "stage", "channel", "discovered_on", "response_due", "screening_note", "assessed_by", "assessed_at",
         "decided_by", "decided_at", "decision_reason", "closed_on", "closed_by", "close_method",
     ]  # fmt: skip
-    bulk_update_with_history(changed, MonitoringCase, fields, default_change_reason="演示数据")
+    # In batches: one bulk_update of a county's cases is a CASE per field with a branch
+    # per row, which PostgreSQL's JIT compiles for minutes.
+    bulk_update_with_history(changed, MonitoringCase, fields, batch_size=batch_size(), default_change_reason="演示数据")
     for channel, pks in channels.items():
-        Finding.objects.filter(case_id__in=pks).update(channel=channel)
-    bulk_create_with_history(units, ResponsibleUnit, default_change_reason="演示数据")
-    bulk_create_with_history(measures, Measure, default_change_reason="演示数据")
+        for chunk in in_chunks(pks):
+            Finding.objects.filter(case_id__in=chunk).update(channel=channel)
+    bulk_create_with_history(units, ResponsibleUnit, batch_size=batch_size(), default_change_reason="演示数据")
+    bulk_create_with_history(measures, Measure, batch_size=batch_size(), default_change_reason="演示数据")
     return {**found, "progressed": len(changed)}

@@ -20,10 +20,12 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.bulk import analyze
 from households.models import (
     WATER_MAX_ROUND_TRIP_MINUTES,
     WATER_MIN_LITRES_PER_PERSON_DAY,
@@ -37,7 +39,7 @@ from households.models import (
     Schooling,
     WaterAssessment,
 )
-from monitoring.models import Category, MonitoringCase, MonitoringSettings, RigidExpense, RiskType
+from monitoring.models import Category, Finding, MonitoringCase, MonitoringSettings, RigidExpense, RiskType
 
 SCHOOL_AGE = (6, 15)
 
@@ -221,7 +223,11 @@ def at_risk_scan(*, today: datetime.date | None = None) -> dict[str, int]:
         *spending_findings(rules, watched),
         *criteria_findings(watched, today=today),
     ]
-    return findings_record(specs, today=today)
+    found = findings_record(specs, today=today)
+    if found["findings"] >= settings.IMPORT_ANALYZE_ROWS:
+        # A first scan over a loaded registry opens cases by the ten thousand.
+        analyze(MonitoringCase, Finding)
+    return found
 
 
 def response_overdue_scan(*, today: datetime.date | None = None) -> dict[str, int]:

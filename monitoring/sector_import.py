@@ -23,7 +23,7 @@ from accounts.models import Role, User
 from households.excel import ExcelColumn
 from households.importing import NOT_XLSX, OLE_MAGIC, ImportFileError, RowError, parse_sheet
 from households.models import Member
-from monitoring.models import Channel, RiskType
+from monitoring.models import Channel, Finding, MonitoringCase, RiskType
 from monitoring.scans import FindingSpec
 from monitoring.services import findings_record
 
@@ -201,4 +201,5 @@ def _importer():
         roles=frozenset({Role.SECTOR, Role.COUNTY_OFFICIAL}),
         title=gettext_lazy("行业比对名单"),
         description=gettext_lazy("上传本部门的比对名单（证件号码 + 比对指标），匹配到的成员所在户进入防返贫监测。"),
+        models=(MonitoringCase, Finding),
     )

@@ -108,19 +108,23 @@ def findings_record(specs, *, today: datetime.date | None = None, channel: str =
                 case.risk_types = merged
                 changed.append(case)
     reason = str(Channel(channel).label)
-    opened = bulk_create_with_history(to_open, MonitoringCase, default_user=by, default_change_reason=reason)
+    opened = bulk_create_with_history(
+        to_open, MonitoringCase, batch_size=batch_size(), default_user=by, default_change_reason=reason
+    )
     if opened and opened[0].pk is None:
-        ids = dict(
-            MonitoringCase.objects.filter(
-                household_id__in=[c.household_id for c in opened], stage=Stage.SCREENING
-            ).values_list("household_id", "pk")
-        )
+        ids = {}
+        for chunk in in_chunks([c.household_id for c in opened]):
+            ids |= dict(
+                MonitoringCase.objects.filter(household_id__in=chunk, stage=Stage.SCREENING).values_list(
+                    "household_id", "pk"
+                )
+            )
         for case in opened:
             case.pk = ids[case.household_id]
     for case in opened:
         open_cases[case.household_id] = case
     if changed:
-        bulk_update_with_history(changed, MonitoringCase, ["risk_types"], default_user=by)
+        bulk_update_with_history(changed, MonitoringCase, ["risk_types"], batch_size=batch_size(), default_user=by)
     Finding.objects.bulk_create(
         [
             Finding(
