@@ -8,6 +8,7 @@ import datetime
 import django_filters
 from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, prefetch_related_objects
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -87,21 +88,27 @@ def barred_q(user: User) -> Q:
     return condition
 
 
+def _count_of(queryset: QuerySet, link: str) -> Coalesce:
+    """The number of ``queryset``'s rows per outer row, as a correlated subquery."""
+    counted = queryset.order_by().values(link).annotate(n=Count("pk")).values("n")[:1]
+    return Coalesce(Subquery(counted, output_field=models.IntegerField()), 0)
+
+
 def case_list(*, user: User) -> QuerySet[ExitCase]:
+    """A user's cases with what the lists show of each. Every figure is a correlated
+    subquery, never a join grouped over the scope: PostgreSQL works them out only for
+    the rows a page keeps (after ORDER BY … LIMIT), so a page of 20 costs the same at
+    2,000 and at 300,000 households (issue 17)."""
     head = Member.objects.filter(household_id=OuterRef("household_id"), relationship=Relationship.HEAD)
+    criteria = CriterionCheck.objects.filter(case_id=OuterRef("pk"))
     return (
         ExitCase.objects.visible_to(user)
         .select_related("campaign", "household", "village")
         .annotate(
             head_name=Subquery(head.values("name")[:1]),
-            member_count=Subquery(
-                Member.objects.filter(household_id=OuterRef("household_id"))
-                .values("household_id")
-                .annotate(n=Count("pk"))
-                .values("n")[:1]
-            ),
-            failing_count=Count("criteria", filter=~Q(criteria__result=CriterionResult.MET), distinct=True),
-            uncertified_count=Count("criteria", filter=Q(criteria__certified_at__isnull=True), distinct=True),
+            member_count=_count_of(Member.objects.filter(household_id=OuterRef("household_id")), "household_id"),
+            failing_count=_count_of(criteria.exclude(result=CriterionResult.MET), "case_id"),
+            uncertified_count=_count_of(criteria.filter(certified_at__isnull=True), "case_id"),
             open_objections=Exists(Objection.objects.filter(case_id=OuterRef("pk"), status=ObjectionStatus.OPEN)),
         )
         .order_by("village_id", "household__number")

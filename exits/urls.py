@@ -12,6 +12,7 @@ urlpatterns = [
     path("situations/<int:household_pk>/investigate/", views.situation_investigate, name="situation_investigate"),
     path("situations/<int:pk>/decide/", views.situation_decide, name="situation_decide"),
     path("notice-list/", views.notice_list, name="notice_list"),
+    path("notice-list/print/", views.notice_print, name="notice_print"),
     path("prior-exits/", views.prior_exit_list, name="prior_exits"),
     path("export/cases.xlsx", views.case_ledger_export, name="export_cases"),
     path("<int:pk>/", views.case_detail, name="detail"),

@@ -5,13 +5,16 @@ situations and the printable notice list. Each view fetches rows *for this user*
 
 from __future__ import annotations
 
+from itertools import groupby
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count
-from django.http import FileResponse, Http404
+from django.db.models import Count, QuerySet
+from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -54,6 +57,10 @@ from households.search import search_redirect
 from households.selectors import region_filter_choices
 
 PAGE_SIZE = 20
+# Open objections the approval queue lists; the case list filters the rest.
+OBJECTIONS_SHOWN = 10
+# Rows per page of the county's notice list (a village's notice is one page).
+NOTICE_PAGE_SIZE = 50
 
 
 def _case_for_user(request, pk) -> ExitCase:
@@ -509,15 +516,20 @@ def approval_queue(request):
         }
         for case in page.object_list
     ]
-    open_objections = (
-        Objection.objects.visible_to(request.user)
-        .filter(status=ObjectionStatus.OPEN)
-        .select_related("case__household", "case__village")
-    )
+    # The oldest open objections, with how many there are: the rest are one click away
+    # on the case list (公示: 有待处理的异议), never all on this page.
+    objections = Objection.objects.visible_to(request.user).filter(status=ObjectionStatus.OPEN)
+    open_objections = objections.select_related("case__household", "case__village").order_by("raised_on", "pk")
     return render(
         request,
         "exits/approval_queue.html",
-        {"page": page, "rows": rows, "campaign": campaign, "open_objections": open_objections},
+        {
+            "page": page,
+            "rows": rows,
+            "campaign": campaign,
+            "open_objections": open_objections[:OBJECTIONS_SHOWN],
+            "open_objection_count": objections.count(),
+        },
     )
 
 
@@ -596,29 +608,83 @@ def situation_decide(request, pk):
     return redirect("exits:situations")
 
 
-@login_required
-def notice_list(request):
-    """The printable public notice (公示名单) of a village: names, 组 and household size —
-    never ID, phone, bank or health data (DOMAIN.md §4)."""
+def _notice_scope(request) -> tuple[Campaign | None, str, QuerySet[ExitCase]]:
+    """The notice's campaign, village (``""`` for every village) and listed cases."""
     campaign = _campaign_param(request.GET.get("campaign")) or selectors.current_campaign()
     village = request.GET.get("village", "")
     listed = selectors.notice_list_cases(user=request.user, campaign=campaign) if campaign else ExitCase.objects.none()
+    return campaign, village, listed
+
+
+@login_required
+def notice_list(request):
+    """The public notice (公示名单) of a village: names, 组 and household size — never ID,
+    phone, bank or health data (DOMAIN.md §4). A village's notice is one page (it is
+    posted in the village); the whole county's is paged, and printed whole from
+    ``notice_print``, which streams it."""
+    campaign, village, listed = _notice_scope(request)
     cases = listed.filter(village_id=village) if village else listed
     villages = (
         listed.values("village_id", "village__name").annotate(n=Count("pk", distinct=True)).order_by("village_id")
     )
+    if village:
+        page, rows = None, list(cases)
+        first = 1
+    else:
+        page = Paginator(cases, NOTICE_PAGE_SIZE).get_page(request.GET.get("page"))
+        rows, first = page.object_list, page.start_index()
     # Cases in or past the notice that fail a notice gate now: the officials see how
     # many are held back (never who, on a page meant for printing).
     in_notice = selectors.case_list(user=request.user).filter(campaign=campaign, current_step__gte=Step.NOTICE)
     in_notice = in_notice.exclude(notice_started_on__isnull=True, current_step=Step.NOTICE)
     if village:
         in_notice = in_notice.filter(village_id=village)
-    withheld = in_notice.count() - cases.count() if campaign else 0
+    listed_count = len(rows) if page is None else page.paginator.count
+    withheld = in_notice.count() - listed_count if campaign else 0
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "exits/notice_list.html",
-        {"campaign": campaign, "cases": cases, "villages": villages, "village": village, "withheld": withheld},
+        {
+            "campaign": campaign,
+            "cases": rows,
+            "first": first,
+            "page": page,
+            "query": query.urlencode(),
+            "villages": villages,
+            "village": village,
+            "withheld": withheld,
+        },
     )
+
+
+@login_required
+def notice_print(request):
+    """The whole notice for printing, one table per village (each on its own sheet),
+    streamed: the rows are read and sent a thousand at a time, so a county of 20,000
+    listed households costs neither the server's memory nor a long wait for the first byte."""
+    campaign, village, listed = _notice_scope(request)
+    cases = listed.filter(village_id=village) if village else listed
+    context = {"campaign": campaign}
+
+    def sections():
+        yield render_to_string("exits/notice_print_head.html", context, request=request)
+        listed = 0
+        for village_cases in _by_village(cases.iterator(chunk_size=1000)):
+            listed += len(village_cases)
+            yield render_to_string("exits/_notice_village.html", {**context, "cases": village_cases})
+        if not listed:
+            yield render_to_string("exits/_notice_village.html", {**context, "cases": []})
+        yield render_to_string("exits/notice_print_foot.html", context, request=request)
+
+    return StreamingHttpResponse(sections(), content_type="text/html; charset=utf-8")
+
+
+def _by_village(cases):
+    """Consecutive cases of one village as one list (cases come ordered by village)."""
+    for _village, group in groupby(cases, key=lambda case: case.village_id):
+        yield list(group)
 
 
 @login_required
