@@ -26,8 +26,10 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import User
+from core.bulk import batch_size
 from core.deletion import deletion_check
 from core.errors import ProtectedRecords, Refusal
 from exits.services import cases_remeasure
@@ -485,10 +487,7 @@ def household_create(*, by: User, data: dict, members: list[dict]) -> Household:
     household = Household(**household_data)
     household._history_user = by
     _save(household, errors)
-    for i, member_data in cleaned.items():
-        member = Member(household=household, **member_data)
-        member._history_user = by
-        _save(member, errors, index=i)
+    _members_write(household, {i: (None, member_data) for i, member_data in cleaned.items()}, by=by, errors=errors)
     return household
 
 
@@ -555,15 +554,50 @@ def household_update(
     moving = [e.pk for e, data in rows.values() if e and e.relationship != data.get("relationship")]
     if moving:
         Member.objects.filter(pk__in=moving).update(relationship=Relationship.OTHER)
-    for index, (existing, data) in rows.items():
-        member = existing or Member(household=locked)
-        for name, value in data.items():
-            setattr(member, name, value)
-        member._history_user = by
-        _save(member, errors, index=index)
+    _members_write(locked, rows, by=by, errors=errors)
     cases_remeasure(household_ids=[locked.pk], by=by)
     household.refresh_from_db()
     return household
+
+
+def _members_write(household: Household, rows: dict[int, tuple[Member | None, dict]], *, by, errors) -> None:
+    """Write the edited member list of ``household`` (locked by the caller) in a fixed
+    number of statements, however many members it has (issue 17): a member whose data
+    did not change is not written (and gets no history row); the changed ones are one
+    batched UPDATE and the new ones one INSERT, each with their history rows."""
+    concrete = {f.attname for f in Member._meta.concrete_fields} - {"id", "household_id", "created_at", "updated_at"}
+    changed, created, written = [], [], set()
+    now = timezone.now()
+    for index, (existing, data) in rows.items():
+        data = {name: value for name, value in data.items() if name in concrete}
+        if existing is not None and all(getattr(existing, name) == value for name, value in data.items()):
+            continue
+        member = existing or Member(household=household)
+        for name, value in data.items():
+            setattr(member, name, value)
+        member.updated_at = now
+        try:
+            # The household is the locked row itself: no need to ask the database for it.
+            member.full_clean(exclude=["household"], validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            for name, msgs in exc.message_dict.items():
+                for message in msgs:
+                    errors.add(None if name == "__all__" else name, message, member=index)
+            raise errors from exc
+        written |= data.keys()
+        (changed if existing else created).append(member)
+    try:
+        with transaction.atomic():
+            if changed:
+                bulk_update_with_history(
+                    changed, Member, [*sorted(written), "updated_at"], batch_size=batch_size(), default_user=by
+                )
+            if created:
+                bulk_create_with_history(created, Member, batch_size=batch_size(), default_user=by)
+    except IntegrityError as exc:
+        # Two people registered the same ID number at the same moment.
+        errors.add(None, _("保存失败：户编号或证件号码刚被他人登记，请刷新后核对重试。"))
+        raise errors from exc
 
 
 def _save(obj, errors: RegistryError, *, index: int | None = None) -> None:
