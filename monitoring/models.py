@@ -181,7 +181,12 @@ class MonitoringCase(models.Model):
                 name="monitoring_one_open_case_per_household",
             ),
         ]
-        indexes = [models.Index(fields=["stage", "response_due"])]
+        indexes = [
+            models.Index(fields=["stage", "response_due"]),
+            # The list's order: a page of the newest cases is read off the index, not
+            # sorted out of the whole scope (issue 17).
+            models.Index(fields=["-discovered_on", "-id"], name="monitoring_case_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.household} {self.get_stage_display()}"
@@ -273,6 +278,8 @@ class Measure(models.Model):
         verbose_name_plural = _("帮扶措施")
         ordering = ["case", "due_on", "pk"]
         constraints = [models.CheckConstraint(condition=Q(type__in=MeasureType.values), name="measure_type_valid")]
+        # Overdue measures (dashboards, 我的待办) are the open ones past their due date.
+        indexes = [models.Index(fields=["due_on"], condition=Q(done_on__isnull=True), name="measure_open_due")]
 
     def __str__(self) -> str:
         return f"{self.get_type_display()} {self.content[:20]}"
