@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from core.exports import xlsx_streaming_response
+from core.paging import CappedPaginator
 from core.params import as_id, as_ids
 from core.permissions import write_required
 from exits import exports, gates, selectors, services
@@ -114,7 +115,7 @@ def case_list(request):
     if "campaign" not in data and campaign is not None:
         data["campaign"] = str(campaign.pk)
     filterset = selectors.ExitCaseFilter(data, queryset=selectors.case_list(user=request.user), request=request)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = selectors.with_blockers(page.object_list)
     query = data.copy()
     query.pop("page", None)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from core.audit import history_entries_for
 from core.exports import Column, xlsx_streaming_response
+from core.paging import CappedPaginator
 from core.permissions import write_required
 from households.exports import COUNTY_PREFIX, TOWN_PREFIX, ledger_region_names
 from households.models import Household
@@ -46,7 +46,7 @@ def case_list(request):
     filterset = selectors.MonitoringCaseFilter(
         request.GET or None, queryset=selectors.case_list(user=request.user), request=request
     )
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {"filter": filterset, "page": page, "query": query.urlencode(), "today": timezone.localdate()}

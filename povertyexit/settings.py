@@ -430,3 +430,6 @@ LOGGING = {
 
 # Demo accounts written by `seed_demo` (development only).
 DEMO_ACCOUNTS_FILE = DATA_DIR / "demo_accounts.json"
+# Lists (households, exit cases, monitoring cases) count their rows up to this many and
+# say "超过 10,000 户" beyond (core/paging.py): a count never scans a whole city.
+LIST_COUNT_CAP = env.int("POVERTYEXIT_LIST_COUNT_CAP", default=10000)
