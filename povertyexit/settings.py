@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from kombu import Queue
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -433,3 +434,16 @@ DEMO_ACCOUNTS_FILE = DATA_DIR / "demo_accounts.json"
 # Lists (households, exit cases, monitoring cases) count their rows up to this many and
 # say "超过 10,000 户" beyond (core/paging.py): a count never scans a whole city.
 LIST_COUNT_CAP = env.int("POVERTYEXIT_LIST_COUNT_CAP", default=10000)
+# A queue per kind of work (docs/SCALING.md). A worker started without -Q — `make run`,
+# the compose stack's `worker` — consumes them all; when one machine is not enough, each
+# kind gets workers of its own (`celery -A povertyexit worker -Q imports`), so a long
+# import never holds back the one-minute tallies or an alert.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "imports", "scans", "notifications")]
+CELERY_TASK_ROUTES = {
+    "imports.*": {"queue": "imports"},
+    "exits.overdue_scan": {"queue": "scans"},
+    "monitoring.at_risk_scan": {"queue": "scans"},
+    "regions.tallies_refresh": {"queue": "scans"},
+    "notifications.*": {"queue": "notifications"},
+}
