@@ -87,7 +87,8 @@ def inline_code(response) -> list[str]:
     if not response.get("Content-Type", "").startswith("text/html"):
         return []
     parser = InlineCode(policy_of(response))
-    parser.feed(response.content.decode())
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    parser.feed(body.decode())
     return parser.found
 
 
