@@ -134,6 +134,36 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
+# Read replica (README: 只读副本; core/replica.py, povertyexit/dbrouter.py): a streaming
+# replica of the primary serving the reads that tolerate a second of lag — GET and HEAD
+# under REPLICA_READ_PATHS (dashboards, Excel ledgers, the API), domain apps only. Writes
+# and every other read stay on default. A replica that is unreachable or lags more than
+# REPLICA_MAX_LAG_SECONDS is skipped, checked again every REPLICA_RETRY_SECONDS.
+REPLICA_DATABASE_URL = env.str("POVERTYEXIT_REPLICA_DATABASE_URL", default="")
+REPLICA_READ_PATHS = env.list(
+    "POVERTYEXIT_REPLICA_READ_PATHS",
+    default=["/dashboard/", "/api/v1/", "/households/export/", "/exits/export/", "/monitoring/export/"],
+)
+REPLICA_READ_APPS = ["regions", "households", "exits", "monitoring"]
+REPLICA_PRIMARY_MODELS = ["households.personaldataaccess"]  # the personal-data rate limits count these
+REPLICA_MAX_LAG_SECONDS = env.int("POVERTYEXIT_REPLICA_MAX_LAG_SECONDS", default=30)
+REPLICA_CHECK_SECONDS = env.int("POVERTYEXIT_REPLICA_CHECK_SECONDS", default=5)
+REPLICA_RETRY_SECONDS = env.int("POVERTYEXIT_REPLICA_RETRY_SECONDS", default=30)
+if REPLICA_DATABASE_URL:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("POVERTYEXIT_REPLICA_DATABASE_URL needs a PostgreSQL DATABASE_URL to replicate")
+    DATABASES["replica"] = env.db_url_config(REPLICA_DATABASE_URL)
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    # A replica that does not answer costs a page this long at most, once per check.
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
+        "POVERTYEXIT_REPLICA_CONNECT_TIMEOUT", default=2
+    )
+    # Tests never build a database on it: it is a copy of default's.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["povertyexit.dbrouter.ReplicaRouter"]
+    MIDDLEWARE.append("core.replica.ReplicaReadsMiddleware")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -------------------------------------------------------------------
@@ -402,12 +432,28 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# A queue per kind of work (docs/SCALING.md). A worker started without -Q — `make run`,
+# the compose stack's `worker` — consumes them all; when one machine is not enough, each
+# kind gets workers of its own (`celery -A povertyexit worker -Q imports`), so a long
+# import never holds back the one-minute tallies or an alert.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "imports", "scans", "notifications")]
+CELERY_TASK_ROUTES = {
+    "imports.*": {"queue": "imports"},
+    "exits.overdue_scan": {"queue": "scans"},
+    "monitoring.at_risk_scan": {"queue": "scans"},
+    "regions.tallies_refresh": {"queue": "scans"},
+    "notifications.*": {"queue": "notifications"},
+}
 # Run once whenever a worker starts (povertyexit/celery.py), besides their schedule.
 RUN_SCANS_AT_WORKER_START = env.bool("POVERTYEXIT_RUN_SCANS_AT_WORKER_START", default=True)
 SCANS_AT_WORKER_START = ["exits.overdue_scan", "monitoring.at_risk_scan", "imports.sweep", "regions.tallies_refresh"]
 # Household and member counts per region (regions.tallies) are recounted every minute;
 # pages count live when the last count is older than this (a stopped worker).
 REGION_TALLY_MAX_AGE = env.int("POVERTYEXIT_REGION_TALLY_MAX_AGE", default=600)
+# Lists (households, exit cases, monitoring cases) count their rows up to this many and
+# say "超过 10,000 户" beyond (core/paging.py): a count never scans a whole city.
+LIST_COUNT_CAP = env.int("POVERTYEXIT_LIST_COUNT_CAP", default=10000)
 # An import or scan that writes at least this many rows refreshes the planner's
 # statistics of what it wrote (core.bulk.analyze), as autovacuum would.
 IMPORT_ANALYZE_ROWS = env.int("POVERTYEXIT_ANALYZE_ROWS", default=10000)
@@ -431,19 +477,3 @@ LOGGING = {
 
 # Demo accounts written by `seed_demo` (development only).
 DEMO_ACCOUNTS_FILE = DATA_DIR / "demo_accounts.json"
-# Lists (households, exit cases, monitoring cases) count their rows up to this many and
-# say "超过 10,000 户" beyond (core/paging.py): a count never scans a whole city.
-LIST_COUNT_CAP = env.int("POVERTYEXIT_LIST_COUNT_CAP", default=10000)
-# A queue per kind of work (docs/SCALING.md). A worker started without -Q — `make run`,
-# the compose stack's `worker` — consumes them all; when one machine is not enough, each
-# kind gets workers of its own (`celery -A povertyexit worker -Q imports`), so a long
-# import never holds back the one-minute tallies or an alert.
-CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "imports", "scans", "notifications")]
-CELERY_TASK_ROUTES = {
-    "imports.*": {"queue": "imports"},
-    "exits.overdue_scan": {"queue": "scans"},
-    "monitoring.at_risk_scan": {"queue": "scans"},
-    "regions.tallies_refresh": {"queue": "scans"},
-    "notifications.*": {"queue": "notifications"},
-}
