@@ -9,6 +9,8 @@ from accounts.models import User
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
     list_display = ["username", "full_name", "role", "region", "sector", "is_active", "last_login"]
+    # The region is a nullable FK, which the change list does not join by itself.
+    list_select_related = ["region"]
     list_filter = ["role", "sector", "is_active", "region__level"]
     search_fields = ["username", "full_name", "region__name", "region__code"]
     autocomplete_fields = ["region"]

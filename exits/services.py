@@ -102,7 +102,10 @@ def _require_scope(by: User, case: ExitCase) -> None:
 # --- enrolment ------------------------------------------------------------------------
 
 
-def enrolment_refusals(campaign: Campaign, household: Household) -> list[str]:
+def enrolment_refusals(campaign: Campaign, household: Household, *, enrolled: bool | None = None) -> list[str]:
+    """Why ``household`` may not be enrolled into ``campaign``. ``enrolled``: whether the
+    caller already knows it is in the campaign (a list of candidates excludes those), so
+    a page of candidates asks nothing per row."""
     reasons = []
     if not campaign.is_active:
         reasons.append(_("退出批次“%(c)s”已结束，不能再纳入。") % {"c": campaign.name})
@@ -111,7 +114,9 @@ def enrolment_refusals(campaign: Campaign, household: Household) -> list[str]:
     if household.identification_year == campaign.year:
         reasons.append(_("该户为%(y)d年新识别的贫困户，当年识别不能当年退出。") % {"y": campaign.year})
     reasons += gates.situation_reasons(campaign, household)
-    if ExitCase.objects.filter(campaign=campaign, household=household).exists():
+    if enrolled is None:
+        enrolled = ExitCase.objects.filter(campaign=campaign, household=household).exists()
+    if enrolled:
         reasons.append(_("该户已纳入“%(c)s”。") % {"c": campaign.name})
     return reasons
 

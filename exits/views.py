@@ -213,6 +213,7 @@ def case_enrol(request):
         .exclude(pk__in=enrolled)
         .exclude(exit_status=ExitStatus.EXITED)
         .select_related("village")
+        .prefetch_related("special_situations")
         .order_by("number")
     )
     heads = dict(
@@ -224,7 +225,7 @@ def case_enrol(request):
         {
             "household": household,
             "head_name": heads.get(household.pk, ""),
-            "refusals": services.enrolment_refusals(campaign, household)
+            "refusals": services.enrolment_refusals(campaign, household, enrolled=False)
             if household.identification_year == campaign.year or household.lost_contact or household.released_prisoner
             else [],
         }

@@ -161,8 +161,36 @@ class MemberForm(ParseOnlyModelForm):
         """Not here: see households.services._check_registry_duplicates."""
 
 
+class _RowIdField(forms.ModelChoiceField):
+    """A row's hidden ``id``, found among the formset's own members (read once for the
+    whole formset) rather than by one query per row; an id that is not one of them is
+    looked up as Django would, and the registry service refuses it by name."""
+
+    def __init__(self, *args, lookup, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lookup = lookup
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            found = self.lookup(int(value))
+        except (TypeError, ValueError):
+            found = None
+        return found if found is not None else super().to_python(value)
+
+
 class BaseMemberFormSet(forms.BaseModelFormSet):
     """Members of one household; the hidden ``id`` of each row must be one of them."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        name = self._pk_field.name
+        field = form.fields.get(name)
+        if isinstance(field, forms.ModelChoiceField):
+            form.fields[name] = _RowIdField(
+                field.queryset, initial=field.initial, required=False, widget=field.widget, lookup=self._existing_object
+            )
 
     def validate_unique(self):
         """The registry service checks ID numbers across all households."""

@@ -7,6 +7,7 @@ from regions.models import Region
 @admin.register(Region)
 class RegionAdmin(SimpleHistoryAdmin):
     list_display = ["code", "name", "level", "parent"]
+    list_select_related = ["parent"]
     list_filter = ["level"]
     search_fields = ["code", "name"]
     autocomplete_fields = ["parent"]
