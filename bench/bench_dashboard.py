@@ -1,7 +1,8 @@
 """The deadline dashboard at city scale (issue 7): the progress table — each child
 region's done / total / overdue / at risk at each level — for the city supervisor at the
-city root and for one county drill-down, each against the bare SQL aggregate that yields
-the same numbers. Target: at most 1.5× that floor.
+city root and for one county drill-down, and for the county official on their own
+county, each against the bare SQL aggregate that yields the same numbers. Target: at
+most 1.5× that floor, all three.
 
 Runs in-process on the benchmark database (``BENCH_DATABASE_URL``), created, migrated and
 topped up to ``BENCH_HOUSEHOLDS`` households as ``bench_household_list`` does, with the
@@ -20,12 +21,24 @@ information, the rest of ``deadline_context`` (``deadline_burndown`` and
 ``connection.cursor()`` — the visible child regions with their names, left-joined to the
 cases counted by child-code prefix (done per level with ``FILTER``) and to the open
 at-risk alerts counted the same way — whose rows are asserted equal to the app's before
-anything is timed.
+anything is timed. Each view has its own floor: rows are placed by the region's code
+prefix, and by the user's scope prefix too where the scope is wider (the drill-down);
+where the region is the user's own (the city for the supervisor, the county for its
+official) that one ``LIKE`` is all, as a hand-written query would have it.
 
 History: the first run measured 3.3× (city) and 5.9× (county) because ExitCase's default
 ordering (``household__number``) made Django keep a join to every household in the
 GROUP BY query; ``deadline_progress`` now clears the ordering, and this benchmark
-asserts the cases query joins no household.
+asserts the cases query joins no household. The county drill-down then measured
+1.46–1.78× and the county official's own view 1.7–2.0× (for information only). The
+statements were as cheap as the floor's; the rest was Python — building and compiling
+the three querysets took Django about as long as PostgreSQL took to answer them at
+county scale — and, for the official, scoping and the drill-down filter both put
+``village_id LIKE '610902%'`` in each query, so PostgreSQL multiplied the two
+selectivities and planned for a tenth of the rows. ``dashboards.counting`` now compiles
+each statement once per scope (``compiled_rows``; a process's first call for a scope and
+region pays the compiling, here in the warm-up rounds) and says the region once
+(``visible_in``), and the official's view is a pass/fail measurement since.
 """
 
 import datetime
@@ -50,8 +63,9 @@ COUNTY_USER, COUNTY_CODE = "county", "610902000000"
 
 NAME = "deadline dashboard (city scale)"
 TARGET = (
-    f"deadline progress table at {bench_scans.EXIT_CASES:,}+ exit cases, the city and one county drill-down, "
-    f"≤ {MAX_RATIO:g}× the bare SQL aggregate of the same numbers (median of {RUNS})"
+    f"deadline progress table at {bench_scans.EXIT_CASES:,}+ exit cases, the city, one county drill-down and "
+    f"the county official's own view, ≤ {MAX_RATIO:g}× the bare SQL aggregate of the same numbers "
+    f"(median of {RUNS})"
 )
 
 # --- the floor ------------------------------------------------------------------------------
@@ -61,7 +75,7 @@ LEVELS = ("village", "town", "county", "marking")
 FLOOR_SQL = """
 WITH kids AS (
     SELECT code, name FROM regions_region
-    WHERE level = %(child_level)s AND code LIKE %(region)s AND code LIKE %(scope)s
+    WHERE level = %(child_level)s AND code LIKE %(region)s {scope_code}
 ), cases AS (
     SELECT substr(village_id, 1, %(width)s) AS child,
            count(*) AS total,
@@ -70,7 +84,7 @@ WITH kids AS (
            count(*) FILTER (WHERE current_step > %(last_county)s) AS done_county,
            count(*) FILTER (WHERE current_step > %(last_marking)s) AS done_marking
     FROM exits_exitcase
-    WHERE campaign_id = %(campaign)s AND village_id LIKE %(region)s AND village_id LIKE %(scope)s
+    WHERE campaign_id = %(campaign)s AND village_id LIKE %(region)s {scope_village}
     GROUP BY 1
 ), risk AS (
     SELECT substr(region_id, 1, %(width)s) AS child,
@@ -80,7 +94,7 @@ WITH kids AS (
            count(*) FILTER (WHERE level = 'marking') AS risk_marking
     FROM notifications_alert
     WHERE kind = 'step_at_risk' AND cleared_at IS NULL AND key LIKE 'exit:%%'
-      AND region_id LIKE %(region)s AND region_id LIKE %(scope)s
+      AND region_id LIKE %(region)s {scope_alert}
     GROUP BY 1
 )
 SELECT kids.code, kids.name, coalesce(c.total, 0) AS total,
@@ -97,6 +111,18 @@ ORDER BY kids.code
 """
 
 
+def floor_sql(params: dict) -> str:
+    """FLOOR_SQL for ``params``, with the scope's ``LIKE`` only where it is wider than
+    the region (at the user's own region it is the same prefix again)."""
+    narrows = params["scope"] != params["region"]
+    return FLOOR_SQL.format(
+        **{
+            f"scope_{name}": f"AND {column} LIKE %(scope)s" if narrows else ""
+            for name, column in (("code", "code"), ("village", "village_id"), ("alert", "region_id"))
+        }
+    )
+
+
 def _floor_params(*, user, campaign, region) -> dict:
     """Everything the floor statement takes: the user's scope, the region, and the
     campaign's configuration (the last step of each level, its deadlines)."""
@@ -104,6 +130,7 @@ def _floor_params(*, user, campaign, region) -> dict:
     from regions.scoping import scope_prefix
 
     child_level = Region.CHILD_LEVEL[region.level]
+    assert region.prefix.startswith(scope_prefix(user)), "a region outside the user's scope"
     last = {}
     for step in range(1, 9):
         last[campaign.level_of(step)] = step
@@ -121,13 +148,13 @@ def _floor_params(*, user, campaign, region) -> dict:
     return params
 
 
-def floor_once(params: dict) -> tuple[tuple, list[tuple]]:
+def floor_once(params: dict, sql: str | None = None) -> tuple[tuple, list[tuple]]:
     """(the region's totals, one row per child) — code, name, total, then per level done,
     overdue, at risk — in one statement; the totals are the children's sums."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(FLOOR_SQL, params)
+        cursor.execute(sql or floor_sql(params), params)
         rows = cursor.fetchall()
     totals = tuple(sum(row[i] for row in rows) for i in range(2, 15))
     return totals, rows
@@ -199,9 +226,10 @@ def _measure(*, label: str, username: str, region_code: str, campaign) -> dict:
         return total, rows, overdue, burndown
 
     params = _floor_params(user=user, campaign=campaign, region=region)
+    sql = floor_sql(params)
 
     def floor():
-        return floor_once(params)
+        return floor_once(params, sql)
 
     # The floor must give the table's numbers, or the comparison means nothing.
     app_total, app_rows = _app_as_numbers(*app())
@@ -225,6 +253,7 @@ def _measure(*, label: str, username: str, region_code: str, campaign) -> dict:
         "user": username,
         "region": region_code,
         "region_name": region.name,
+        "floor_scope_like": params["scope"] != params["region"],
         "children": len(app_rows),
         "cases": app_total["village"][1],
         "done": {level: numbers[0] for level, numbers in app_total.items()},
@@ -273,14 +302,15 @@ def run() -> dict:
     county_official = _measure(label="county official", username=COUNTY_USER, region_code=COUNTY_CODE,
                                campaign=campaign)  # fmt: skip
 
-    passed = city["ratio"] <= MAX_RATIO and county["ratio"] <= MAX_RATIO
+    passed = all(view["ratio"] <= MAX_RATIO for view in (city, county, county_official))
     summary = (
         f"{cases:,} exit cases, {at_risk_open:,} open at-risk alerts, today={TODAY.isoformat()}: "
         f"city ({city['children']} counties) {city['median_ms']:.1f} ms vs SQL {city['floor_median_ms']:.1f} ms "
         f"= {city['ratio']:.2f}×, {city['queries']} queries; county drill-down ({county['region_name']}, "
         f"{county['cases']:,} cases, {county['children']} towns) {county['median_ms']:.1f} ms vs SQL "
         f"{county['floor_median_ms']:.1f} ms = {county['ratio']:.2f}×, {county['queries']} queries; "
-        f"for information: the county official's own view {county_official['ratio']:.2f}×, and the whole "
+        f"the county official's own view {county_official['median_ms']:.1f} ms vs SQL "
+        f"{county_official['floor_median_ms']:.1f} ms = {county_official['ratio']:.2f}×; for information: the whole "
         f"deadline_context (+ burn-down + overdue list) {city['context']['median_ms']:.0f} ms city / "
         f"{county['context']['median_ms']:.0f} ms county, {city['context']['queries']} queries"
     )

@@ -1,8 +1,9 @@
 """The monitoring dashboard at city scale (issue 7, DOMAIN.md §5): each child region's
 monitoring cases by stage, responses overdue and measures overdue, and the region's cases
 by category, discovery channel and risk type — for the city supervisor at the city root
-and for one county drill-down (汉滨区), each against the bare SQL that yields the same
-numbers. Target: at most 1.5× that floor.
+and for one county drill-down (汉滨区), and for the county official on their own county,
+each against the bare SQL that yields the same numbers. Target: at most 1.5× that floor,
+all three.
 
 Runs in-process on the benchmark database (``BENCH_DATABASE_URL``), created, migrated and
 topped up to ``BENCH_HOUSEHOLDS`` households as ``bench_household_list`` does. The
@@ -40,7 +41,17 @@ region's breakdown (its cases grouped by category, channel and risk-type list, t
 ``FILTER`` sum per category, channel and risk type over those few hundred groups, jsonb
 ``@>`` for risk types — the app groups the same way and sums in Python). Its numbers are
 asserted equal to the app's before anything is timed; app and floor take turns within
-each timed round.
+each timed round. Each view has its own floor: cases are placed by the region's code
+prefix, and by the user's scope prefix too where the scope is wider (the drill-down);
+at the user's own region that one ``LIKE`` is all.
+
+History: the county drill-down measured 1.57× and the county official's own view 1.44×
+(for information then): the per-child counts were built and compiled by the ORM on each
+call, about a millisecond of Python apiece, and the official's statements carried
+``village_id LIKE '610902%'`` twice (scope and region: PostgreSQL squares the
+selectivity and under-estimates tenfold). ``dashboards.counting`` now compiles them once
+per scope and says the region once; the official's view is a pass/fail measurement
+since.
 """
 
 import datetime
@@ -66,8 +77,9 @@ MEASURE_MARK = "基准测试帮扶措施（bench_monitoring_dashboard）"
 NAME = "monitoring dashboard (city scale)"
 TARGET = (
     f"monitoring dashboard numbers (stages, responses and measures overdue per child region, breakdown by "
-    f"category / channel / risk type) over the 系统监测 scan's cases at 300,000 households, the city and one "
-    f"county drill-down, ≤ {MAX_RATIO:g}× the bare SQL of the same numbers (median of {RUNS})"
+    f"category / channel / risk type) over the 系统监测 scan's cases at 300,000 households, the city, one "
+    f"county drill-down and the county official's own view, ≤ {MAX_RATIO:g}× the bare SQL of the same "
+    f"numbers (median of {RUNS})"
 )
 
 # --- the data --------------------------------------------------------------------------------
@@ -169,9 +181,15 @@ def _breakdown_columns() -> list[tuple[str, str, str]]:
     return columns
 
 
-def floor_sql() -> str:
+def floor_sql(*, narrows: bool = True) -> str:
+    """The floor statement; ``narrows``: the user's scope is wider than the region, and
+    is filtered on as well (at the user's own region it is the same prefix again)."""
     from dashboards.monitoring import AWAITING_RESPONSE, STAGES
     from monitoring.models import OPEN_STAGES
+
+    scope_code, scope, scope_c = (
+        f"AND {column} LIKE %(scope)s" if narrows else "" for column in ("code", "village_id", "c.village_id")
+    )
 
     def in_list(stages):
         return ", ".join(f"'{stage}'" for stage in stages)
@@ -188,7 +206,7 @@ def floor_sql() -> str:
     return f"""
 WITH kids AS (
     SELECT code, name FROM regions_region
-    WHERE level = %(child_level)s AND code LIKE %(region)s AND code LIKE %(scope)s
+    WHERE level = %(child_level)s AND code LIKE %(region)s {scope_code}
 ), cases AS (
     SELECT substr(village_id, 1, %(width)s) AS child,
            count(*) AS total,
@@ -196,18 +214,18 @@ WITH kids AS (
                AS response_overdue,
            {stage_counts}
     FROM monitoring_monitoringcase
-    WHERE village_id LIKE %(region)s AND village_id LIKE %(scope)s
+    WHERE village_id LIKE %(region)s {scope}
     GROUP BY 1
 ), late AS (
     SELECT substr(c.village_id, 1, %(width)s) AS child, count(*) AS n
     FROM monitoring_measure m JOIN monitoring_monitoringcase c ON c.id = m.case_id
-    WHERE c.village_id LIKE %(region)s AND c.village_id LIKE %(scope)s
+    WHERE c.village_id LIKE %(region)s {scope_c}
       AND c.stage IN ({in_list(OPEN_STAGES)}) AND m.done_on IS NULL AND m.due_on < %(today)s
     GROUP BY 1
 ), grouped AS (
     SELECT category, channel, risk_types, count(*) AS n
     FROM monitoring_monitoringcase
-    WHERE village_id LIKE %(region)s AND village_id LIKE %(scope)s
+    WHERE village_id LIKE %(region)s {scope}
     GROUP BY 1, 2, 3
 ), breakdown AS (
     SELECT {breakdown}
@@ -228,6 +246,7 @@ def _floor_params(*, user, region) -> dict:
     from regions.scoping import scope_prefix
 
     child_level = Region.CHILD_LEVEL[region.level]
+    assert region.prefix.startswith(scope_prefix(user)), "a region outside the user's scope"
     return {
         "child_level": child_level,
         "width": Region.PREFIX_LENGTH[child_level],
@@ -291,7 +310,8 @@ def _measure(*, label: str, username: str, region_code: str) -> dict:
     def app():
         return monitoring_progress(user=user, region=region, today=TODAY)
 
-    sql, params = floor_sql(), _floor_params(user=user, region=region)
+    params = _floor_params(user=user, region=region)
+    sql = floor_sql(narrows=params["scope"] != params["region"])
 
     def floor():
         return floor_once(sql, params)
@@ -323,6 +343,7 @@ def _measure(*, label: str, username: str, region_code: str) -> dict:
         "breakdown": {group: dict(items) for group, items in app_breakdown.items()},
         "queries": app_queries,
         "floor_queries": 1,
+        "floor_scope_like": params["scope"] != params["region"],
         "median_ms": round(app_ms, 2),
         "floor_median_ms": round(floor_ms, 2),
         "ratio": round(app_ms / floor_ms, 2),
@@ -345,7 +366,7 @@ def run() -> dict:
     county = _measure(label="county drill-down", username=CITY_USER, region_code=COUNTY_CODE)
     county_official = _measure(label="county official", username=COUNTY_USER, region_code=COUNTY_CODE)
 
-    passed = city["ratio"] <= MAX_RATIO and county["ratio"] <= MAX_RATIO
+    passed = all(view["ratio"] <= MAX_RATIO for view in (city, county, county_official))
     summary = (
         f"{data['cases']:,} monitoring cases, {data['measures']:,} measures, today={TODAY.isoformat()}: "
         f"city ({city['children']} counties, {city['response_overdue']:,} responses and "
@@ -353,8 +374,8 @@ def run() -> dict:
         f"{city['floor_median_ms']:.1f} ms = {city['ratio']:.2f}×, {city['queries']} queries; county drill-down "
         f"({county['region_name']}, {county['cases']:,} cases, {county['children']} towns) "
         f"{county['median_ms']:.1f} ms vs SQL {county['floor_median_ms']:.1f} ms = {county['ratio']:.2f}×, "
-        f"{county['queries']} queries; floor 1 statement; for information: the county official's own view "
-        f"{county_official['ratio']:.2f}×"
+        f"{county['queries']} queries; the county official's own view {county_official['median_ms']:.1f} ms vs "
+        f"SQL {county_official['floor_median_ms']:.1f} ms = {county_official['ratio']:.2f}×; floor 1 statement"
     )
     return {
         "passed": passed,

@@ -15,10 +15,11 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count
+from django.db.models import Count, Q, QuerySet, Subquery
 from django.db.models.functions import Substr, TruncDate
 from django.utils import timezone
 
+from dashboards.counting import compiled_rows, visible_in
 from exits.models import STEP_COUNT, Campaign, CaseStatus, CriterionCheck, CriterionResult, ExitCase, Level, StepRecord
 from notifications.models import Alert, AlertKind
 from regions.models import Region
@@ -93,15 +94,40 @@ def _child_width(region: Region) -> int:
     return Region.PREFIX_LENGTH[child_level] if child_level else len(region.prefix)
 
 
-def child_regions(*, user, region: Region) -> tuple[int, list[Region]]:
-    """(the code-prefix width of ``region``'s children, those children the user may
-    see); a village is its own only row. Rows are grouped by ``Substr(code, 1, width)``."""
+def child_regions(*, user, region: Region) -> tuple[int, list[tuple[str, str]]]:
+    """(the code-prefix width of ``region``'s children, the code and name of those
+    children the user may see); a village is its own only row. Rows are grouped by
+    ``Substr(code, 1, width)``."""
     child_level = Region.CHILD_LEVEL.get(region.level)
     if not child_level:
-        return _child_width(region), [region]
-    visible = Region.objects.visible_to(user).under(region)
-    children = list(visible.filter(level=child_level).order_by("code").only("code", "name", "level"))
-    return _child_width(region), children
+        return _child_width(region), [(region.code, region.name)]
+    return _child_width(region), compiled_rows(_children, user=user, args=(region.prefix, child_level))
+
+
+def _children(user, prefix: str, level: str) -> QuerySet:
+    children = visible_in(Region.objects.filter(level=level), user=user, prefix=prefix)
+    return children.order_by("code").values_list("code", "name")
+
+
+def _cases_by_step(user, prefix: str, width: int, campaign_id: int) -> QuerySet:
+    return (
+        visible_in(ExitCase.objects.filter(campaign_id=campaign_id), user=user, prefix=prefix)
+        .values_list(Substr("village_id", 1, width), "current_step")
+        .annotate(n=Count("*"))
+        # No default ordering: ExitCase's (by household number) would keep a join to
+        # every household in the GROUP BY query even though Django drops the ORDER BY.
+        .order_by()
+    )
+
+
+def _at_risk_by_level(user, prefix: str, width: int) -> QuerySet:
+    open_at_risk = Alert.objects.filter(kind=AlertKind.STEP_AT_RISK, cleared_at__isnull=True, key__startswith="exit:")
+    return (
+        visible_in(open_at_risk, user=user, prefix=prefix)
+        .values_list(Substr("region_id", 1, width), "level")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
 
 
 def deadline_progress(
@@ -111,30 +137,12 @@ def deadline_progress(
     one the user may see; everything counted is within ``visible_to(user)`` too."""
     today = today or timezone.localdate()
     width, children = child_regions(user=user, region=region)
-    cases = (
-        ExitCase.objects.visible_to(user)
-        .filter(campaign=campaign)
-        .in_region(region.prefix)
-        .annotate(child=Substr("village_id", 1, width))
-        .values("child", "current_step")
-        .annotate(n=Count("pk"))
-        # No default ordering: ExitCase's (by household number) would keep a join to
-        # every household in the GROUP BY query even though Django drops the ORDER BY.
-        .order_by()
-    )
+    cases = compiled_rows(_cases_by_step, user=user, args=(region.prefix, width, campaign.pk))
     by_child: dict[str, dict[int, int]] = defaultdict(dict)
-    for row in cases:
-        by_child[row["child"]][row["current_step"]] = row["n"]
-    risky = (
-        Alert.objects.visible_to(user)
-        .filter(kind=AlertKind.STEP_AT_RISK, cleared_at__isnull=True, key__startswith="exit:")
-        .in_region(region.prefix)
-        .annotate(child=Substr("region_id", 1, width))
-        .values("child", "level")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    at_risk = {(row["child"], row["level"]): row["n"] for row in risky}
+    for child, step, n in cases:
+        by_child[child][step] = n
+    risky = compiled_rows(_at_risk_by_level, user=user, args=(region.prefix, width))
+    at_risk = {(child, level): n for child, level, n in risky}
     last = _last_step_of(campaign)
 
     def progress(code: str, name: str, steps: dict[int, int], risk: dict[str, int]) -> RegionProgress:
@@ -159,16 +167,33 @@ def deadline_progress(
     rows = []
     overall_steps: dict[int, int] = defaultdict(int)
     overall_risk: dict[str, int] = defaultdict(int)
-    for child in children:
-        prefix = child.code[:width]
+    for code, name in children:
+        prefix = code[:width]
         steps = by_child.get(prefix, {})
         risk = {level: at_risk.get((prefix, level), 0) for level in LEVELS}
         for step, n in steps.items():
             overall_steps[step] += n
         for level, n in risk.items():
             overall_risk[level] += n
-        rows.append(progress(child.code, child.name, steps, risk))
+        rows.append(progress(code, name, steps, risk))
     return progress(region.code, region.name, overall_steps, overall_risk), rows
+
+
+def _waiting_by_child(user, prefix: str, width: int, campaign_id: int) -> QuerySet:
+    waiting = CriterionCheck.objects.filter(
+        case__campaign_id=campaign_id,
+        case__status=CaseStatus.IN_PROGRESS,
+        result=CriterionResult.MET,
+        certified_at__isnull=True,
+    )
+    return (
+        visible_in(waiting, user=user, prefix=prefix)
+        .values_list(Substr("case__village_id", 1, width))
+        # COUNT(*), not COUNT(id): with an index of the waiting checks' case ids they
+        # are counted from the index alone (BENCHMARKS.md).
+        .annotate(n=Count("*"))
+        .order_by()
+    )
 
 
 def certification_progress(
@@ -192,21 +217,7 @@ def certification_progress(
     today = today or timezone.localdate()
     deadline = campaign.certification_due
     width = _child_width(region)
-    waiting = dict(
-        CriterionCheck.objects.visible_to(user)
-        .filter(
-            case__campaign=campaign,
-            case__status=CaseStatus.IN_PROGRESS,
-            result=CriterionResult.MET,
-            certified_at__isnull=True,
-        )
-        .in_region(region.prefix)
-        .annotate(child=Substr("case__village_id", 1, width))
-        .values("child")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("child", "n")
-    )
+    waiting = dict(compiled_rows(_waiting_by_child, user=user, args=(region.prefix, width, campaign.pk)))
 
     def progress(n: int) -> CertificationProgress:
         return CertificationProgress(deadline=deadline, days_left=(deadline - today).days, waiting=n)
@@ -245,12 +256,11 @@ def deadline_burndown(
     today = today or timezone.localdate()
     last = _last_step_of(campaign)
     rows = (
-        StepRecord.objects.visible_to(user)
+        visible_in(StepRecord.objects.all(), user=user, prefix=region.prefix)
         .filter(case__campaign=campaign, is_reset=False, step__in=set(last.values()))
-        .in_region(region.prefix)
         .annotate(day=TruncDate("completed_at"))
         .values("step", "day")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .order_by("day")
     )
     by_step: dict[int, list[tuple[datetime.date, int]]] = defaultdict(list)
@@ -302,22 +312,33 @@ def overdue_cases(
     *, user, campaign: Campaign, region: Region, limit: int = 50, today: datetime.date | None = None
 ) -> tuple[int, list[OverdueCase]]:
     """(how many, the ``limit`` longest overdue) cases of ``region`` with the people
-    responsible at the level each one waits on. Three queries."""
+    responsible at the level each one waits on: the earliest steps first, then by
+    village and household number. Three queries."""
     from accounts.models import User
     from exits.models import Step
     from exits.selectors import overdue_q
     from notifications.services import responsible
 
     today = today or timezone.localdate()
-    late = (
-        ExitCase.objects.visible_to(user)
-        .filter(campaign=campaign)
-        .in_region(region.prefix)
-        .filter(overdue_q([campaign], today=today))
+    late = visible_in(ExitCase.objects.filter(campaign=campaign), user=user, prefix=region.prefix).filter(
+        overdue_q([campaign], today=today)
     )
-    count = late.count()
+    by_step = dict(late.values_list("current_step").annotate(n=Count("*")).order_by())
+    count = sum(by_step.values())
+    first = late
+    if count > limit:
+        # Only the household number, which takes a join, orders the cases of one village
+        # at one step. So join and sort just the cases at steps before the ``limit``-th
+        # case's and, at its step, those in villages up to its own: a few dozen rows,
+        # where a city has tens of thousands of overdue cases. (``village_id >=`` the
+        # region's prefix only bounds the scans of the village index to the region.)
+        step, before = _nth_step(by_step, limit)
+        at_step = Q(current_step=step, village_id__gte=region.prefix)
+        nth = late.filter(at_step).order_by("village_id").values("village_id")[limit - before - 1 : limit - before]
+        up_to = at_step & Q(village_id__lte=Subquery(nth))
+        first = late.filter(Q(current_step__lt=step) | up_to if before else up_to)
     rows = list(
-        late.order_by("current_step", "village_id", "household__number").values_list(
+        first.order_by("current_step", "village_id", "household__number").values_list(
             "pk", "household__number", "village__name", "village_id", "current_step"
         )[:limit]
     )
@@ -349,3 +370,14 @@ def overdue_cases(
             )
         )
     return count, result
+
+
+def _nth_step(by_step: dict[int, int], n: int) -> tuple[int, int]:
+    """(the step of the ``n``-th case in step order, how many cases are at earlier
+    steps), from the number of cases at each step (at least ``n`` in all)."""
+    before = 0
+    for step in sorted(by_step):
+        if before + by_step[step] >= n:
+            return step, before
+        before += by_step[step]
+    raise ValueError(f"fewer than {n} cases")

@@ -11,12 +11,14 @@ breakdown.
 from __future__ import annotations
 
 import datetime
+import json
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
-from django.db.models.functions import Substr
+from django.db.models import Count, Q, QuerySet, TextField
+from django.db.models.functions import Cast, Substr
 from django.utils import timezone
 
+from dashboards.counting import compiled_rows, visible_in
 from dashboards.deadlines import child_regions
 from monitoring.models import OPEN_STAGES, Category, Channel, Measure, MonitoringCase, RiskType, Stage
 from regions.models import Region
@@ -50,6 +52,42 @@ class MonitoringProgress:
         return round(100 * self.stages.get(Stage.CLOSED, 0) / self.confirmed, 1) if self.confirmed else None
 
 
+def _cases_by_child(user, prefix: str, width: int, today: datetime.date) -> QuerySet:
+    """Per child region: (code prefix, cases, responses overdue, cases at each stage)."""
+    late = Q(stage__in=AWAITING_RESPONSE, response_due__lt=today)
+    return (
+        visible_in(MonitoringCase.objects.all(), user=user, prefix=prefix)
+        .values_list(Substr("village_id", 1, width))
+        .annotate(
+            total=Count("*"),
+            response_overdue=Count("pk", filter=late),
+            **{f"stage_{stage}": Count("pk", filter=Q(stage=stage)) for stage in STAGES},
+        )
+        .order_by()  # no default ordering in the GROUP BY (and no join it would bring)
+    )
+
+
+def _measures_late_by_child(user, prefix: str, width: int, today: datetime.date) -> QuerySet:
+    return (
+        visible_in(Measure.objects.all(), user=user, prefix=prefix)
+        .filter(case__stage__in=OPEN_STAGES, done_on__isnull=True, due_on__lt=today)
+        .values_list(Substr("case__village_id", 1, width))
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+
+
+def _combinations(user, prefix: str) -> QuerySet:
+    """(category, channel, the risk-type list as JSON text, cases): text, so that the
+    rows need no converting (``compiled_rows``)."""
+    return (
+        visible_in(MonitoringCase.objects.all(), user=user, prefix=prefix)
+        .values_list("category", "channel", Cast("risk_types", TextField()))
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+
+
 def monitoring_progress(
     *, user, region: Region, today: datetime.date | None = None
 ) -> tuple[MonitoringProgress, list[MonitoringProgress], dict[str, list[tuple[str, str, int]]]]:
@@ -58,41 +96,22 @@ def monitoring_progress(
     one the user may see."""
     today = today or timezone.localdate()
     width, children = child_regions(user=user, region=region)
-    cases = MonitoringCase.objects.visible_to(user).in_region(region.prefix)
-    late = Q(stage__in=AWAITING_RESPONSE, response_due__lt=today)
-    per_child = (
-        cases.annotate(child=Substr("village_id", 1, width))
-        .values("child")
-        .annotate(
-            total=Count("pk"),
-            response_overdue=Count("pk", filter=late),
-            **{f"stage_{stage}": Count("pk", filter=Q(stage=stage)) for stage in STAGES},
-        )
-        .order_by()  # no default ordering in the GROUP BY (and no join it would bring)
-    )
-    by_child = {row["child"]: row for row in per_child}
-    measures = (
-        Measure.objects.visible_to(user)
-        .in_region(region.prefix)
-        .filter(case__stage__in=OPEN_STAGES, done_on__isnull=True, due_on__lt=today)
-        .annotate(child=Substr("case__village_id", 1, width))
-        .values("child")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    measures_late = {row["child"]: row["n"] for row in measures}
+    args = (region.prefix, width, today)
+    by_child = {child: counts for child, *counts in compiled_rows(_cases_by_child, user=user, args=args)}
+    measures_late = dict(compiled_rows(_measures_late_by_child, user=user, args=args))
 
     rows = []
     total = MonitoringProgress(code=region.code, name=region.name, stages=dict.fromkeys(STAGES, 0))
-    for child in children:
-        prefix = child.code[:width]
-        counts = by_child.get(prefix, {})
+    none = (0, 0, *(0 for _stage in STAGES))
+    for code, name in children:
+        prefix = code[:width]
+        cases, response_overdue, *stages = by_child.get(prefix, none)
         row = MonitoringProgress(
-            code=child.code,
-            name=child.name,
-            total=counts.get("total", 0),
-            stages={stage: counts.get(f"stage_{stage}", 0) for stage in STAGES},
-            response_overdue=counts.get("response_overdue", 0),
+            code=code,
+            name=name,
+            total=cases,
+            stages=dict(zip(STAGES, stages, strict=True)),
+            response_overdue=response_overdue,
             measures_overdue=measures_late.get(prefix, 0),
         )
         rows.append(row)
@@ -106,11 +125,10 @@ def monitoring_progress(
     # few hundred combinations in a city, summed here — cheaper than a filtered count
     # per choice, and a case with a risk type listed twice still counts once.
     counts: dict[str, dict[str, int]] = {"category": {}, "channel": {}, "risk_type": {}}
-    combinations = cases.values_list("category", "channel", "risk_types").annotate(n=Count("pk")).order_by()
-    for category, channel, risk_types, n in combinations:
+    for category, channel, risk_types, n in compiled_rows(_combinations, user=user, args=(region.prefix,)):
         counts["category"][category] = counts["category"].get(category, 0) + n
         counts["channel"][channel] = counts["channel"].get(channel, 0) + n
-        for risk in set(risk_types or []):
+        for risk in set((json.loads(risk_types) if risk_types else None) or []):
             counts["risk_type"][risk] = counts["risk_type"].get(risk, 0) + n
     choices = {"category": Category, "channel": Channel, "risk_type": RiskType}
     breakdown = {

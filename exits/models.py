@@ -313,6 +313,15 @@ class CriterionCheck(models.Model):
                 condition=Q(certified_at__isnull=True) | Q(result="met"), name="criterion_certified_only_when_met"
             ),
         ]
+        # Criteria waiting for their sector's certification (进度看板, 我的待办): at city
+        # scale the dashboard's count reads this instead of every criterion (issue 17).
+        indexes = [
+            models.Index(
+                fields=["case"],
+                condition=Q(result="met", certified_at__isnull=True),
+                name="criterion_awaiting_cert",
+            )
+        ]
 
     def __str__(self) -> str:
         return str(self.get_criterion_display())
