@@ -481,6 +481,12 @@ def _water_row(rng: random.Random, household_id: int) -> dict:
     }
 
 
+SPECIAL_NOTES = {
+    "lost_contact": "户主外出务工多年，电话停机，村组多次联系未果。",
+    "released_prisoner": "户主2019年刑满释放，已回村居住，村委会定期走访。",
+}
+
+
 def village_plan(rng: random.Random, villages: list[str], households: int, favoured: list[str]) -> Iterator[str]:
     """The village of each new household: the demo cadres' villages first get a
     workable caseload (up to 40 each), the rest spread over every village."""
@@ -530,6 +536,11 @@ def seed_households(
                         **_household_fields(rng),
                     }
                 )
+                row = household_rows[-1]
+                # The registry requires the note with either flag (households.services).
+                notes = [SPECIAL_NOTES[flag] for flag in ("lost_contact", "released_prisoner") if row[flag]]
+                if notes:
+                    row["special_notes"] = "；".join(notes)
                 surname = names.surname()
                 county = village[:6]
                 for person in _family(rng):

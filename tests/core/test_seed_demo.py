@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.db.models import Q
 from stdnum.cn import ric
 
 from accounts.demo import DEMO_PASSWORD
@@ -184,3 +185,20 @@ def test_it_records_the_account_changes(demo):
 def test_it_refuses_a_negative_household_count(db):
     with pytest.raises(CommandError, match="--households 不能为负数。"):
         call_command("seed_demo", "--households", "-1", stdout=StringIO())
+
+
+def test_every_demo_household_passes_the_registry_rules_unchanged(demo):
+    """A cadre who opens a demo household and saves it without changing anything is not
+    refused: the demo data obey the rules the registry service enforces (a 失联 or 刑满释放
+    household carries its 特殊情况说明, for one)."""
+    from households import services
+
+    admin = User.objects.get(username="admin")
+    flagged = Household.objects.filter(Q(lost_contact=True) | Q(released_prisoner=True))
+    sample = list(flagged) + list(Household.objects.order_by("pk")[:40])
+    assert flagged.exists(), "the demo flags some households 失联 / 刑满释放"
+    with transaction.atomic():
+        for household in sample:
+            household.refresh_from_db()
+            services.household_update(by=admin, household=household, data={}, members=None, version=household.version)
+        transaction.set_rollback(True)
