@@ -15,9 +15,9 @@ RUN DJANGO_ENV=production DJANGO_SECRET_KEY=collectstatic-only DJANGO_ALLOWED_HO
 RUN useradd --create-home app && mkdir -p /app/data && chown -R app /app
 USER app
 EXPOSE 8000
-# gunicorn's worker count; override at run time.
-ENV WEB_CONCURRENCY=3
+# gunicorn's workers, threads and keep-alive: gunicorn.conf.py (one worker per core plus
+# one, 4 threads each); WEB_CONCURRENCY and GUNICORN_THREADS override them at run time.
 # The web container: migrations, then gunicorn in the shell's place (exec), so that
 # `docker stop` reaches gunicorn itself. Celery worker and beat run this image with a
 # command of their own (docker-compose.yml) and never migrate.
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn povertyexit.wsgi:application --bind 0.0.0.0:8000 --timeout 120"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn povertyexit.wsgi:application --config gunicorn.conf.py"]

@@ -97,6 +97,11 @@ MIDDLEWARE = [
     # Axes last, as its documentation asks: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+# Server-Timing (SQL and total time) on every response, for load tests (core/timing.py,
+# bench/bench_load.py). First, so that it times all the other middleware too. Off unless
+# asked for: it tells any client how long the server worked.
+if env.bool("POVERTYEXIT_SERVER_TIMING", default=False):
+    MIDDLEWARE.insert(0, "core.timing.ServerTimingMiddleware")
 
 ROOT_URLCONF = "povertyexit.urls"
 WSGI_APPLICATION = "povertyexit.wsgi.application"
