@@ -146,7 +146,9 @@ def bulk_insert_with_history(
 # statement of 100,000 ids, or a ``bulk_update`` with one CASE branch per row, is planned —
 # and JIT-compiled — for minutes.) A set-based job costs one query per chunk.
 CHUNK_SIZE = 5000
-BATCH_SIZE = 1000
+BATCH_SIZE = 5000
+# A bulk_update is one CASE per field with a branch per row: smaller batches.
+UPDATE_BATCH_SIZE = 1000
 
 
 def in_chunks(values) -> list[list]:
@@ -157,8 +159,13 @@ def in_chunks(values) -> list[list]:
 
 
 def batch_size() -> int:
-    """For ``bulk_create``/``bulk_update`` and simple-history's bulk helpers."""
+    """For ``bulk_create`` and simple-history's ``bulk_create_with_history``."""
     return BATCH_SIZE
+
+
+def update_batch_size() -> int:
+    """For ``bulk_update`` and ``bulk_update_with_history``."""
+    return UPDATE_BATCH_SIZE
 
 
 def analyze(*models_: type[models.Model]) -> None:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from accounts.models import Role, User
-from core.bulk import allocate_ids, batch_size, bulk_insert_with_history, in_chunks
+from core.bulk import allocate_ids, bulk_insert_with_history, in_chunks, update_batch_size
 from exits.criteria import load_registry_data, measure
 from exits.models import (
     DEFAULT_STEP_LEVELS,
@@ -237,7 +237,7 @@ def _seed_chunk(campaign, chunk, rng, users, certifiers) -> int:
             households,
             Household,
             ["exit_status", "exit_year", "version"],
-            batch_size=batch_size(),
+            batch_size=update_batch_size(),
             default_change_reason="演示数据：系统标注",
         )
     return len(cases)

@@ -29,7 +29,7 @@ from django.utils.translation import gettext_noop
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import User
-from core.bulk import batch_size
+from core.bulk import batch_size, update_batch_size
 from core.deletion import deletion_check
 from core.errors import ProtectedRecords, Refusal
 from exits.services import cases_remeasure
@@ -590,7 +590,7 @@ def _members_write(household: Household, rows: dict[int, tuple[Member | None, di
         with transaction.atomic():
             if changed:
                 bulk_update_with_history(
-                    changed, Member, [*sorted(written), "updated_at"], batch_size=batch_size(), default_user=by
+                    changed, Member, [*sorted(written), "updated_at"], batch_size=update_batch_size(), default_user=by
                 )
             if created:
                 bulk_create_with_history(created, Member, batch_size=batch_size(), default_user=by)

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import Role, User
-from core.bulk import batch_size, in_chunks
+from core.bulk import batch_size, in_chunks, update_batch_size
 from core.errors import Refusal
 from households.models import ExitStatus, Household
 from monitoring.models import (
@@ -124,7 +124,9 @@ def findings_record(specs, *, today: datetime.date | None = None, channel: str =
     for case in opened:
         open_cases[case.household_id] = case
     if changed:
-        bulk_update_with_history(changed, MonitoringCase, ["risk_types"], batch_size=batch_size(), default_user=by)
+        bulk_update_with_history(
+            changed, MonitoringCase, ["risk_types"], batch_size=update_batch_size(), default_user=by
+        )
     Finding.objects.bulk_create(
         [
             Finding(

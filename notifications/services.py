@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
-from core.bulk import batch_size, in_chunks
+from core.bulk import batch_size, in_chunks, update_batch_size
 from notifications.models import Alert, DigestDelivery, Notification
 
 # The role that acts at each level, and how long a prefix of the village code names
@@ -84,7 +84,7 @@ def alerts_sync(kind: str, specs: Iterable[AlertSpec], *, now=None, reword: bool
         reopened += list(Alert.objects.filter(kind=kind, key__in=chunk))
     if reword:
         Alert.objects.bulk_update(
-            _reworded(kind, [wanted[key] for key in wanted if key in known]), WORDING, batch_size=batch_size()
+            _reworded(kind, [wanted[key] for key in wanted if key in known]), WORDING, batch_size=update_batch_size()
         )
     alerts = Alert.objects.bulk_create(
         [
