@@ -64,7 +64,57 @@ def write_markdown(results: dict) -> None:
     for result in results.values():
         verdict = "pass" if result["passed"] else "**FAIL**"
         lines.append(f"| {result['name']} | {result['target']} | {verdict} | {result['summary']} | {result['when']} |")
+    if "bench_load" in results:
+        lines += _load_table(results["bench_load"])
+    if "bench_pages" in results:
+        lines += _growth_table(results["bench_pages"])
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines) + "\n")
+
+
+def _load_table(result: dict) -> list[str]:
+    """The load benchmark per number of users."""
+    lines = [
+        "",
+        "## Load at city scale (bench_load)",
+        "",
+        f"{result['target']}. {result['seconds_per_level']} s per level; gunicorn "
+        f"{result['gunicorn']['workers']} × {result['gunicorn']['threads']} {result['gunicorn']['worker_class']} "
+        f"behind {result['proxy']}, {result['database']['households']:,} households.",
+        "",
+        "| users | req/s | p50 | p95 | p99 | errors | SQL share of server time | server p50 / p95 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for level in result["levels"]:
+        lines.append(
+            f"| {level['users']} | {level['throughput_rps']:.1f} | {level['p50_ms']:.0f} ms | {level['p95_ms']:.0f} ms "
+            f"| {level['p99_ms']:.0f} ms | {level['errors']} | {level['sql_share']:.0%} "
+            f"| {level['server_p50_ms']:.0f} / {level['server_p95_ms']:.0f} ms |"
+        )
+    return lines
+
+
+def _growth_table(result: dict) -> list[str]:
+    """Each page's server-side time at each database size (bench_pages)."""
+    sizes = result["sizes"]
+    province = "1m" in sizes
+    lines = [
+        "",
+        "## Pages as the data grows (bench_pages)",
+        "",
+        result["target"] + ". Growth is 300,000 over 2,000.",
+        "",
+        "| page | 2,000 | 300,000 | " + ("1,000,000 | " if province else "") + "growth | queries |",
+        "| --- | --- | --- | " + ("--- | " if province else "") + "--- | --- |",
+    ]
+    for row in result["rows"]:
+        big = f"{row['1m_ms']:.0f} ms | " if province else ""
+        over = row["300k_ms"] > 150 or row["growth"] > 2
+        growth = f"**{row['growth']:.2f}×**" if over else f"{row['growth']:.2f}×"
+        lines.append(
+            f"| {row['label']} | {row['2k_ms']:.0f} ms | {row['300k_ms']:.0f} ms | {big}{growth} "
+            f"| {row['queries_2k']} / {row['queries_300k']} |"
+        )
+    return lines
 
 
 if __name__ == "__main__":
