@@ -20,6 +20,6 @@ def navigation(request):
     # Less used entries live in the user menu (templates/base.html), so the bar fits.
     for item in items:
         item["active"] = request.path == item["url"] or (item["url"] != "/" and request.path.startswith(item["url"]))
-    from notifications.services import unread_count
+    from notifications.services import unread_badge
 
-    return {"nav_items": items, "unread_notifications": unread_count(user=user)}
+    return {"nav_items": items, "unread_notifications": unread_badge(user=user)}

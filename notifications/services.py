@@ -165,8 +165,25 @@ def inbox(*, user: User):
     return Notification.objects.filter(user=user).select_related("alert", "alert__region")
 
 
+def _unread(user: User):
+    return Notification.objects.filter(user=user, read_at__isnull=True, alert__cleared_at__isnull=True)
+
+
 def unread_count(*, user: User) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True, alert__cleared_at__isnull=True).count()
+    return _unread(user).count()
+
+
+# The header badge says "99+" beyond this: every page's header counts at most 100 rows,
+# however large a county official's backlog grows (issue 17).
+BADGE_MAX = 99
+
+
+def unread_badge(*, user: User) -> str:
+    """The header's unread count as shown: "" for none, "1"–"99", or "99+"."""
+    counted = _unread(user).order_by().values("pk")[: BADGE_MAX + 1].count()
+    if counted > BADGE_MAX:
+        return f"{BADGE_MAX}+"
+    return str(counted) if counted else ""
 
 
 def notification_read(*, user: User, notification_id: int) -> Notification | None:

@@ -18,10 +18,13 @@ pytestmark = pytest.mark.django_db
 INBOX = "/notifications/"
 
 
-def badge(page) -> int:
-    """The unread count in the header; 0 when the badge is not shown."""
+def badge(page) -> int | str:
+    """The unread count in the header ("99+" beyond 99); 0 when the badge is not shown."""
     found = elements(page, "span", data_testid="unread-count")
-    return int(found[0].text.split()[0]) if found else 0
+    if not found:
+        return 0
+    shown = found[0].text.split()[0]
+    return shown if shown.endswith("+") else int(shown)
 
 
 def titles(page) -> list[str]:
@@ -191,3 +194,12 @@ def test_the_inbox_pages_through_many_notifications(client, alice):
     first, second = client.get(INBOX), client.get(f"{INBOX}?page=2")
     assert (len(titles(first)), len(titles(second))) == (30, 5)
     assert badge(first) == 35
+
+
+def test_the_badge_counts_to_99_and_then_says_99_plus(client, alice):
+    alerts_sync(OVERDUE, [spec(f"k{i}", title=f"第{i}户逾期") for i in range(99)])
+    client.force_login(alice)
+    assert badge(client.get("/")) == 99
+    alerts_sync(OVERDUE, [spec(f"k{i}", title=f"第{i}户逾期") for i in range(101)])
+    assert badge(client.get("/")) == "99+"
+    assert elements(client.get("/"), "span", data_testid="unread-count")[0].text == "99+ 条未读"
