@@ -180,8 +180,8 @@ def _paired_medians(*calls) -> list[tuple[float, list[float]]]:
     return [(statistics.median(spent), spent) for spent in times]
 
 
-def _setup_django() -> None:
-    os.environ["DATABASE_URL"] = DATABASE_URL
+def _setup_django(url: str = DATABASE_URL) -> None:
+    os.environ["DATABASE_URL"] = url
     os.environ["DJANGO_SETTINGS_MODULE"] = "povertyexit.settings"
     os.environ["POVERTYEXIT_DATA_DIR"] = str(ROOT / "data" / "bench")
     # Production-like: DEBUG would keep every query in connection.queries.

@@ -27,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -80,18 +79,6 @@ PAGES = [
 
 
 # --- the per-size process ------------------------------------------------------------------------
-
-
-def _setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "povertyexit.settings"
-    os.environ["POVERTYEXIT_DATA_DIR"] = str(ROOT / "data" / "bench")
-    os.environ["DJANGO_DEBUG"] = "0"
-    sys.path.insert(0, str(ROOT))
-    warnings.filterwarnings("ignore", "No directory at", UserWarning)
-    import django
-
-    django.setup()
 
 
 class SqlLog:
@@ -268,6 +255,8 @@ def run() -> dict:
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["measure"]:
+        from bench_household_list import _setup_django
+
         _setup_django(os.environ["BENCH_MEASURE_URL"])
         print(json.dumps(measure(), ensure_ascii=False))
     else:
