@@ -119,11 +119,13 @@ def measure() -> dict:
     from django.test import Client
 
     from accounts.models import User
+    from dashboards.snapshots import snapshots_refresh
     from households.models import Household
     from regions.tallies import tallies_refresh
 
-    # What the beat job keeps fresh every minute (regions.tallies).
+    # What the beat jobs keep fresh every minute (regions.tallies, dashboards.snapshots).
     tallies_refresh()
+    snapshots_refresh()
     out = {"households": Household.objects.count(), "pages": []}
     clients: dict[str, Client] = {}
     for username, label, path in PAGES:

@@ -3,7 +3,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
-from dashboards.deadlines import deadline_progress
+from dashboards.snapshots import deadline_total
 from dashboards.todo import todo_for
 from exits.selectors import current_campaign
 from regions.selectors import region_children_with_counts, region_root_for, region_summary
@@ -52,7 +52,7 @@ def home(request):
     campaign = current_campaign()
     if campaign is not None and root is not None and user.role in (Role.CITY_SUPERVISOR, Role.ADMIN):
         # Those who watch rather than do: the campaign's progress at each level.
-        context["progress"], _rows = deadline_progress(user=user, campaign=campaign, region=root)
+        context["progress"], context["progress_counted_at"] = deadline_total(user=user, campaign=campaign, region=root)
     groups = todo_for(user=user, campaign=campaign)
     context.update(
         campaign=campaign,

@@ -19,6 +19,14 @@ from dashboards.todo import todo_for
 from dashboards.views import deadline_context, monitoring_context
 from exits.selectors import current_campaign
 
+# When the numbers were counted by the every-minute job (dashboards.snapshots), or null
+# when they were counted for this request.
+COUNTED_AT = serializers.DateTimeField(allow_null=True, help_text="统计时间；null 为实时统计")
+
+
+def _counted_at(value):
+    return serializers.DateTimeField().to_representation(value) if value else None
+
 
 def _context(build, request) -> dict:
     try:
@@ -94,6 +102,7 @@ class DeadlineDashboardView(APIView):
                 "overdue_count": serializers.IntegerField(),
                 "overdue": OverdueSerializer(many=True),
                 "burndown": BurndownSerializer(many=True),
+                "counted_at": COUNTED_AT,
             },
         ),
     )
@@ -108,6 +117,7 @@ class DeadlineDashboardView(APIView):
                 "overdue_count": context["overdue_count"],
                 "overdue": OverdueSerializer(context["overdue"], many=True).data,
                 "burndown": BurndownSerializer(context["burndown"], many=True).data,
+                "counted_at": _counted_at(context["counted_at"]),
             }
         )
 
@@ -149,6 +159,7 @@ class MonitoringDashboardView(APIView):
                 "category": CountSerializer(many=True),
                 "channel": CountSerializer(many=True),
                 "risk_type": CountSerializer(many=True),
+                "counted_at": COUNTED_AT,
             },
         ),
     )
@@ -160,6 +171,7 @@ class MonitoringDashboardView(APIView):
                 "total": MonitoringProgressSerializer(context["total"]).data,
                 "children": MonitoringProgressSerializer(context["rows"], many=True).data,
                 **{name: _counts(items) for name, items in context["breakdown"].items()},
+                "counted_at": _counted_at(context["counted_at"]),
             }
         )
 

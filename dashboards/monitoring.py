@@ -130,9 +130,14 @@ def monitoring_progress(
         counts["channel"][channel] = counts["channel"].get(channel, 0) + n
         for risk in set((json.loads(risk_types) if risk_types else None) or []):
             counts["risk_type"][risk] = counts["risk_type"].get(risk, 0) + n
+    return total, rows, breakdown_labelled(counts)
+
+
+def breakdown_labelled(counts: dict[str, dict[str, int]]) -> dict[str, list[tuple[str, str, int]]]:
+    """The cases by category, channel and risk type, {name: {value: n}}, as (value,
+    label, n) lists in each enumeration's order, labelled in the active language."""
     choices = {"category": Category, "channel": Channel, "risk_type": RiskType}
-    breakdown = {
+    return {
         name: [(choice.value, str(choice.label), counts[name].get(choice.value, 0)) for choice in enum]
         for name, enum in choices.items()
     }
-    return total, rows, breakdown

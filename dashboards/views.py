@@ -14,14 +14,9 @@ from django.utils.translation import gettext as _
 
 from core.exports import Column, xlsx_streaming_response
 from core.params import as_id, is_region_code
-from dashboards.deadlines import (
-    LEVELS,
-    certification_progress,
-    deadline_burndown,
-    deadline_progress,
-    overdue_cases,
-)
-from dashboards.monitoring import STAGES, monitoring_progress
+from dashboards.deadlines import LEVELS
+from dashboards.monitoring import STAGES
+from dashboards.snapshots import deadline_numbers, monitoring_numbers
 from exits.models import Campaign, Level
 from exits.selectors import current_campaign
 from monitoring.models import Stage
@@ -54,10 +49,8 @@ def deadline_context(request) -> dict:
     if campaign is None:
         raise Http404(_("没有可查看的退出批次。"))
     region, path = _region_asked(request)
-    total, rows = deadline_progress(user=request.user, campaign=campaign, region=region)
-    certification_progress(user=request.user, campaign=campaign, region=region, total=total, rows=rows)
-    overdue_count, overdue = overdue_cases(user=request.user, campaign=campaign, region=region)
-    burndown = deadline_burndown(user=request.user, campaign=campaign, region=region, total=total.total)
+    numbers = deadline_numbers(user=request.user, campaign=campaign, region=region)
+    total, rows, burndown = numbers.total, numbers.rows, numbers.burndown
     chart = {
         # The bars leave out regions without cases (the table still lists them).
         "regions": [row.name for row in rows if row.total],
@@ -82,8 +75,9 @@ def deadline_context(request) -> dict:
     return {
         "chart": chart,
         "burndown": burndown,
-        "overdue": overdue,
-        "overdue_count": overdue_count,
+        "overdue": numbers.overdue,
+        "overdue_count": numbers.overdue_count,
+        "counted_at": numbers.counted_at,
         "campaign": campaign,
         "campaigns": campaigns,
         "region": region,
@@ -129,7 +123,8 @@ def monitoring_context(request) -> dict:
     region, path = _region_asked(request)
     pk = as_id(request.GET.get("campaign"))  # not used here; kept for the tab back to 退出进度
     campaign = Campaign.objects.filter(pk=pk).first() if pk is not None else None
-    total, rows, breakdown = monitoring_progress(user=request.user, region=region)
+    numbers = monitoring_numbers(user=request.user, region=region)
+    total, rows, breakdown = numbers.total, numbers.rows, numbers.breakdown
     stages = [(stage, Stage(stage).label) for stage in STAGES]
     chart = {
         "regions": [row.name for row in rows if row.total],
@@ -152,6 +147,7 @@ def monitoring_context(request) -> dict:
         "chart": chart,
         "drillable": region.level != Region.Level.VILLAGE,
         "today": timezone.localdate(),
+        "counted_at": numbers.counted_at,
     }
 
 

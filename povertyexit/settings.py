@@ -448,13 +448,21 @@ CELERY_TASK_ROUTES = {
     "exits.overdue_scan": {"queue": "scans"},
     "monitoring.at_risk_scan": {"queue": "scans"},
     "regions.tallies_refresh": {"queue": "scans"},
+    "dashboards.snapshots_refresh": {"queue": "scans"},
     "notifications.*": {"queue": "notifications"},
 }
 # Run once whenever a worker starts (povertyexit/celery.py), besides their schedule.
 RUN_SCANS_AT_WORKER_START = env.bool("POVERTYEXIT_RUN_SCANS_AT_WORKER_START", default=True)
-SCANS_AT_WORKER_START = ["exits.overdue_scan", "monitoring.at_risk_scan", "imports.sweep", "regions.tallies_refresh"]
-# Household and member counts per region (regions.tallies) are recounted every minute;
-# pages count live when the last count is older than this (a stopped worker).
+SCANS_AT_WORKER_START = [
+    "exits.overdue_scan",
+    "monitoring.at_risk_scan",
+    "imports.sweep",
+    "regions.tallies_refresh",
+    "dashboards.snapshots_refresh",
+]
+# Household and member counts per region (regions.tallies) and the city's and counties'
+# dashboards (dashboards.snapshots) are recounted every minute; pages count live when
+# the last count is older than this (a stopped worker).
 REGION_TALLY_MAX_AGE = env.int("POVERTYEXIT_REGION_TALLY_MAX_AGE", default=600)
 # Lists (households, exit cases, monitoring cases) count their rows up to this many and
 # say "超过 10,000 户" beyond (core/paging.py): a count never scans a whole city.

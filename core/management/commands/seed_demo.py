@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.demo import DEMO_ACCOUNTS, seed_accounts
 from core.bulk import analyze
+from dashboards.snapshots import snapshots_refresh
 from exits.demo import seed_exit_cases
 from exits.models import CriterionCheck, ExitCase, Objection, PriorExit, StepRecord
 from households.demo import seed_households
@@ -60,6 +61,7 @@ class Command(BaseCommand):
         monitored = seed_monitoring(seed=seed)
         analyze(MonitoringCase, Finding, ResponsibleUnit, Measure, Alert)
         tallies_refresh()
+        snapshots_refresh()
         elapsed = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
