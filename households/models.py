@@ -130,6 +130,16 @@ class Household(models.Model):
             ),
             models.CheckConstraint(condition=Q(group_no__gte=1), name="household_group_no_positive"),
         ]
+        indexes = [
+            # A region's households by exit status (未脱贫 and the like), read from the
+            # index alone (the id is in it): the list's most used filter, and the count
+            # of a search that narrows them further (bench/bench_pages.py).
+            models.Index(
+                fields=["exit_status", "village", "id"],
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops", "int8_ops"],
+                name="household_status_village",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number
@@ -305,6 +315,10 @@ class Member(models.Model):
             # the database's; "at least one 户主" is checked by the registry service.
             models.UniqueConstraint(fields=["household"], condition=Q(relationship="head"), name="member_one_head"),
             models.UniqueConstraint(fields=["household"], condition=Q(relationship="spouse"), name="member_one_spouse"),
+        ]
+        indexes = [
+            # Each household's 户主 with the name: a 户主 name search probes it alone.
+            models.Index(fields=["household", "name"], condition=Q(relationship="head"), name="member_head_name"),
         ]
 
     def __str__(self) -> str:
