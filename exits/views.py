@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -60,8 +60,6 @@ from households.selectors import region_filter_choices
 PAGE_SIZE = 20
 # Open objections the approval queue lists; the case list filters the rest.
 OBJECTIONS_SHOWN = 10
-# Rows per page of the county's notice list (a village's notice is one page).
-NOTICE_PAGE_SIZE = 50
 
 
 def _case_for_user(request, pk) -> ExitCase:
@@ -621,39 +619,45 @@ def _notice_scope(request) -> tuple[Campaign | None, str, QuerySet[ExitCase]]:
 @login_required
 def notice_list(request):
     """The public notice (公示名单) of a village: names, 组 and household size — never ID,
-    phone, bank or health data (DOMAIN.md §4). A village's notice is one page (it is
-    posted in the village); the whole county's is paged, and printed whole from
+    phone, bank or health data (DOMAIN.md §4). A notice is a village's: it is posted in
+    the village, and this page shows one village at a time — the one asked for, else
+    the first (by code) with a listed household — so an official of a county with
+    thousands of households in the notice reads one village's list, not the county's
+    gates worked out on every view. Every village on one sheet each is printed from
     ``notice_print``, which streams it."""
     campaign, village, listed = _notice_scope(request)
-    cases = listed.filter(village_id=village) if village else listed
+    # The villages with households in or past the notice, to choose from: read from the
+    # cases' own columns (an index), whether a gate holds one back or not.
     villages = (
-        listed.values("village_id", "village__name").annotate(n=Count("pk", distinct=True)).order_by("village_id")
+        list(
+            selectors.case_list(user=request.user)
+            .filter(campaign=campaign, current_step__gte=Step.NOTICE)
+            .exclude(notice_started_on__isnull=True, current_step=Step.NOTICE)
+            .order_by("village_id")
+            .values_list("village_id", "village__name")
+            .distinct()
+        )
+        if campaign
+        else []
     )
-    if village:
-        page, rows = None, list(cases)
-        first = 1
-    else:
-        page = Paginator(cases, NOTICE_PAGE_SIZE).get_page(request.GET.get("page"))
-        rows, first = page.object_list, page.start_index()
+    if not village:
+        village = listed.order_by("village_id").values_list("village_id", flat=True).first() or (
+            villages[0][0] if villages else ""
+        )
+    cases = list(listed.filter(village_id=village)) if village else []
     # Cases in or past the notice that fail a notice gate now: the officials see how
     # many are held back (never who, on a page meant for printing).
-    in_notice = selectors.case_list(user=request.user).filter(campaign=campaign, current_step__gte=Step.NOTICE)
+    in_notice = selectors.case_list(user=request.user).filter(
+        campaign=campaign, current_step__gte=Step.NOTICE, village_id=village
+    )
     in_notice = in_notice.exclude(notice_started_on__isnull=True, current_step=Step.NOTICE)
-    if village:
-        in_notice = in_notice.filter(village_id=village)
-    listed_count = len(rows) if page is None else page.paginator.count
-    withheld = in_notice.count() - listed_count if campaign else 0
-    query = request.GET.copy()
-    query.pop("page", None)
+    withheld = in_notice.count() - len(cases) if campaign and village else 0
     return render(
         request,
         "exits/notice_list.html",
         {
             "campaign": campaign,
-            "cases": rows,
-            "first": first,
-            "page": page,
-            "query": query.urlencode(),
+            "cases": cases,
             "villages": villages,
             "village": village,
             "withheld": withheld,

@@ -1,7 +1,7 @@
-"""The notice list at a county's size (issue 17): a village's notice is one page, the
-county's is paged with its total, and the printable full version streams every listed
-household, one section per village — the same households as the pages, never a
-personal number."""
+"""The notice list at a county's size (issue 17): the page shows one village's notice at
+a time (the first with a listed household unless one is asked for), and the printable
+full version streams every listed household, one section per village — the same
+households as the pages, never a personal number."""
 
 import pytest
 
@@ -9,7 +9,7 @@ from exits import services, views
 from exits.models import Objection, ObjectionStatus, Step
 from tests.conftest import VILLAGE_A, VILLAGE_A2
 from tests.exits.conftest import ready_household
-from tests.html import elements, text
+from tests.html import element, elements, text
 
 pytestmark = pytest.mark.django_db
 
@@ -31,25 +31,39 @@ def in_notice(flow, amy, tom):
 
 def numbers(response) -> list[int]:
     """The 序号 of the notice table's rows."""
-    return [int(row.text.split()[0]) for row in elements(response, "tr")[1:]]
+    return [int(row.text.split()[0]) for row in elements(response, "tr")[1:] if row.text.split()[0].isdigit()]
 
 
-def test_the_county_notice_is_paged_with_its_total(client, monkeypatch, in_notice, carol):
-    monkeypatch.setattr(views, "NOTICE_PAGE_SIZE", 2)
+def test_the_county_notice_opens_at_its_first_village_and_offers_the_others(client, in_notice, carol):
     client.force_login(carol)
     first = client.get("/exits/notice-list/")
-    assert "1 / 3" in text(first) and "共 5 户" in text(first)
-    pages = [client.get("/exits/notice-list/", {"page": n}) for n in (1, 2, 3)]
-    assert [n for page in pages for n in numbers(page)] == [1, 2, 3, 4, 5], "numbering runs on across pages"
+    assert numbers(first) == [1, 2, 3]
+    assert all(f"王甲{i}" in text(first) for i in range(3)) and "李乙0" not in text(first)
+    assert element(first, "select", data_testid="notice-village-choice")
+    choices = [o.attrs["value"] for o in elements(first, "option") if o.attrs.get("value") in (VILLAGE_A, VILLAGE_A2)]
+    assert choices == [VILLAGE_A, VILLAGE_A2]
+    other = client.get("/exits/notice-list/", {"village": VILLAGE_A2})
+    assert numbers(other) == [1, 2] and "李乙1" in text(other) and "王甲0" not in text(other)
 
 
-def test_a_village_notice_is_one_page(client, monkeypatch, in_notice, carol):
-    monkeypatch.setattr(views, "NOTICE_PAGE_SIZE", 2)
+def test_a_village_notice_is_one_page(client, in_notice, carol):
     client.force_login(carol)
     response = client.get("/exits/notice-list/", {"village": VILLAGE_A})
     assert numbers(response) == [1, 2, 3]
     assert all(f"王甲{i}" in text(response) for i in range(3))
-    assert "1 / " not in text(response)
+
+
+def test_a_village_whose_households_are_all_held_back_says_how_many(client, in_notice, carol):
+    """A village listed to choose from though a gate holds back each of its households:
+    the page names none and counts them."""
+    for case in in_notice[3:]:
+        case.household.lost_contact = True
+        case.household.special_notes = "外出失联"
+        case.household.save()
+    client.force_login(carol)
+    response = client.get("/exits/notice-list/", {"village": VILLAGE_A2})
+    assert numbers(response) == [] and "李乙0" not in text(response)
+    assert "另有 2 户" in element(response, "div", data_testid="notice-withheld").text
 
 
 def test_the_printable_notice_streams_every_village_on_its_own_section(client, in_notice, carol):
