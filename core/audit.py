@@ -39,7 +39,7 @@ class HistoryEntry:
 def _display(model: type[models.Model], model_field: models.Field, value, related: dict) -> str:
     """A stored value as a person reads it: masked if sensitive, labels for choices,
     the related record's name for a foreign key."""
-    if value is None or value == "" or value == []:
+    if value is None or value == "" or value == [] or value == {}:
         return "—"
     custom = getattr(model, "HISTORY_DISPLAY", {}).get(model_field.name)
     if custom is not None:
@@ -51,14 +51,33 @@ def _display(model: type[models.Model], model_field: models.Field, value, relate
         return str(_("是") if value else _("否"))
     if model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))
+    if isinstance(model_field, models.FileField):
+        return str(value).rsplit("/", 1)[-1]  # the file's name, not where it is stored
     if isinstance(value, list):
-        return "、".join(str(v) for v in value)
+        return "、".join(_plain(v) for v in value)
+    if isinstance(value, dict):
+        # A JSON field without a HISTORY_DISPLAY of its model: key and value in words at
+        # least (tests/core/test_history_words.py keeps every field of ours covered).
+        return "；".join(f"{key}：{_plain(v)}" for key, v in value.items()) or "—"
     if isinstance(model_field, models.DateTimeField):
         when = value if isinstance(value, datetime) else parse_datetime(str(value))
         if when is not None:
             if timezone.is_aware(when):
                 when = timezone.localtime(when)
             return when.strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def _plain(value) -> str:
+    """A value inside a list or a dict, without Python's brackets and literals."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, bool):
+        return str(_("是") if value else _("否"))
+    if isinstance(value, list):
+        return "、".join(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return "，".join(f"{k} {_plain(v)}" for k, v in value.items())
     return str(value)
 
 

@@ -111,6 +111,11 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     history = HistoricalRecords(verbose_name=_("退出批次变更记录"))
+    # How the 变更记录 panel shows the step settings: step and level names, not codes.
+    HISTORY_DISPLAY = {
+        "step_levels": lambda v: _describe_step_levels(v),
+        "step_gates": lambda v: _describe_step_gates(v),
+    }
 
     class Meta:
         verbose_name = _("退出批次")
@@ -245,6 +250,40 @@ def _describe_measured(value) -> str:
     return describe_measured(value)
 
 
+def _step_name(step) -> str:
+    try:
+        return f"{int(step)} {Step(int(step)).label}"
+    except ValueError:
+        return str(step)
+
+
+def _describe_step_levels(value: dict) -> str:
+    """ "1 信息核实：村级；…": which level carries each step."""
+    return "；".join(
+        f"{_step_name(step)}：{Level(level).label if level in Level.values else level}"
+        for step, level in sorted(value.items(), key=lambda item: int(item[0]))
+    )
+
+
+def _describe_step_gates(value: dict) -> str:
+    """ "7 核查批准：五项标准均达标、…": the gates each step needs (empty: the defaults)."""
+    from exits.gates import Gate  # gates.py imports this module
+
+    if not value:
+        return str(_("默认前置条件"))
+    return "；".join(
+        f"{_step_name(step)}："
+        + ("、".join(str(Gate(g).label) if g in Gate.values else str(g) for g in gates) or str(_("无")))
+        for step, gates in sorted(value.items(), key=lambda item: int(item[0]))
+    )
+
+
+def _describe_step_data(value: dict) -> str:
+    from exits.selectors import data_lines  # selectors.py imports this module
+
+    return "；".join(f"{label}：{text}" for label, text in data_lines(value)) or "—"
+
+
 class CriterionCheckQuerySet(ScopedQuerySet):
     region_lookup = "case__village__code"
 
@@ -360,6 +399,7 @@ class StepRecord(models.Model):
     reset_reason = models.TextField(_("退回原因"), blank=True)
 
     history = HistoricalRecords(verbose_name=_("退出步骤变更记录"))
+    HISTORY_DISPLAY = {"data": lambda v: _describe_step_data(v)}
     objects = StepRecordQuerySet.as_manager()
 
     class Meta:

@@ -303,9 +303,15 @@ RECORD_LABELS = {
 
 def record_lines(record) -> list[tuple[str, str]]:
     """A step record's data as (label, text) lines, in a fixed order, blanks left out."""
+    return data_lines(record.data)
+
+
+def data_lines(data: dict | None) -> list[tuple[str, str]]:
+    """A step's record (``StepRecord.data``) as (label, text) lines, in a fixed order,
+    blanks and codes (the checking unit's region code: its name is a line) left out."""
     lines = []
     for key, label in RECORD_LABELS.items():
-        value = (record.data or {}).get(key)
+        value = (data or {}).get(key)
         if value in (None, "", []):
             continue
         if value is True:

@@ -160,6 +160,9 @@ class MonitoringCase(models.Model):
     version = models.PositiveIntegerField(_("版本"), default=1)
 
     history = HistoricalRecords(verbose_name=_("监测对象变更记录"), excluded_fields=["version"])
+    HISTORY_DISPLAY = {
+        "risk_types": lambda v: "、".join(str(RiskType(t).label) if t in RiskType.values else str(t) for t in v),
+    }
     objects = MonitoringCaseQuerySet.as_manager()
 
     class Meta:
