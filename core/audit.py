@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
+from core import change_reasons
+
 ACTION_LABELS = {"+": _("创建"), "~": _("修改"), "-": _("删除")}
 
 
@@ -133,7 +135,7 @@ def history_entries_for(
                     when=record.history_date,
                     who=str(user) if user else str(_("系统")),
                     action=str(ACTION_LABELS[record.history_type]),
-                    reason=record.history_change_reason or "",
+                    reason=change_reasons.shown(record.history_change_reason or ""),
                     subject=f"{model._meta.verbose_name} {record.instance}" if model in labelled else "",
                     changes=changes,
                 )

@@ -19,6 +19,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from accounts.models import Role, User
+from core import change_reasons
 from core.bulk import allocate_ids, bulk_insert_with_history, in_chunks, update_batch_size
 from exits.criteria import load_registry_data, measure
 from exits.models import (
@@ -227,7 +228,7 @@ def _seed_chunk(campaign, chunk, rng, users, certifiers) -> int:
         missing = [row for row in rows if "id" not in row]
         for row_id, row in zip(allocate_ids(model, len(missing)), missing, strict=True):
             row["id"] = row_id
-        bulk_insert_with_history(model, rows, change_reason="演示数据")
+        bulk_insert_with_history(model, rows, change_reason=change_reasons.DEMO)
     for chunk in in_chunks(exited):
         households = list(Household.objects.filter(pk__in=chunk))
         for household in households:
@@ -238,7 +239,7 @@ def _seed_chunk(campaign, chunk, rng, users, certifiers) -> int:
             Household,
             ["exit_status", "exit_year", "version"],
             batch_size=update_batch_size(),
-            default_change_reason="演示数据：系统标注",
+            default_change_reason=change_reasons.DEMO_MARKED,
         )
     return len(cases)
 
@@ -266,7 +267,7 @@ def prior_exits_seed(county_user: User) -> int:
             }
             for row_id, (pk, year) in zip(allocate_ids(PriorExit, len(chunk)), chunk, strict=True)
         ]
-        bulk_insert_with_history(PriorExit, rows, change_reason="演示数据：历史脱贫登记")
+        bulk_insert_with_history(PriorExit, rows, change_reason=change_reasons.DEMO_PRIOR_EXIT)
     return len(exited)
 
 

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Role, User
+from core import change_reasons
 from core.bulk import batch_size, in_chunks
 from core.errors import Refusal
 from exits import gates
@@ -213,12 +214,12 @@ def criteria_refresh(cases: list[ExitCase], *, by: User | None = None) -> None:
                 if result == CriterionResult.PENDING and check.assessment:
                     result = check.assessment
                 check.result, check.measured, check.failures = result, measurement.measured, measurement.failures
-                reason = _("按建档立卡数据测算")
+                reason = change_reasons.stored(change_reasons.MEASURED)
                 if check.is_certified and (result != CriterionResult.MET or check.measured != check.certified_measured):
                     check.lapse_note = _lapse_note(check, now)
                     check.certified_at, check.certified_by, check.certification_note = None, None, ""
                     check.certified_measured = None
-                    reason = _("数据变化，行业部门认定失效：%(why)s") % {"why": check.lapse_note}
+                    reason = change_reasons.stored(change_reasons.LAPSED, why=check.lapse_note)
                 if tuple(getattr(check, name) for name in watched) != before or check.measured_at is None:
                     check._change_reason = reason
                     check._history_user = by
@@ -542,7 +543,7 @@ def step_complete(*, by: User, case: ExitCase, step: int, data: dict | None = No
             ) from None
         case.refresh_from_db()
         case._history_user = by
-        case._change_reason = _("完成第%(s)d步“%(label)s”") % {"s": step, "label": _step_label(step)}
+        case._change_reason = change_reasons.stored(change_reasons.STEP_DONE, s=step, label=Step(step).label)
         case.save(update_fields=["updated_at"])
         if step == Step.VERIFY:
             criteria_refresh([case])
@@ -552,7 +553,7 @@ def step_complete(*, by: User, case: ExitCase, step: int, data: dict | None = No
             household.exit_year = case.campaign.year
             household.version += 1
             household._history_user = by
-            household._change_reason = _("系统标注：%(c)s") % {"c": case.campaign.name}
+            household._change_reason = change_reasons.stored(change_reasons.MARKED, c=case.campaign.name)
             household.save()
     return record
 
@@ -606,7 +607,7 @@ def notice_open(*, by: User, case: ExitCase, start: datetime.date | str | None =
     case.notice_started_on = day
     case.version += 1
     case._history_user = by
-    case._change_reason = _("发布公示")
+    case._change_reason = change_reasons.stored(change_reasons.NOTICE_OPENED)
     case.save()
     return case
 
@@ -699,11 +700,9 @@ def case_return(*, by: User, case: ExitCase, to_step: int, reason: str, via_obje
         case.notice_started_on = None
     case.version += 1
     case._history_user = by
-    case._change_reason = _("退回第%(s)d步“%(label)s”：%(r)s") % {
-        "s": to_step,
-        "label": _step_label(to_step),
-        "r": reason.strip(),
-    }
+    case._change_reason = change_reasons.stored(
+        change_reasons.RETURNED, s=to_step, label=Step(to_step).label, r=reason.strip()
+    )
     case.save()
     criteria_refresh([case], by=by)
     return case
@@ -877,7 +876,7 @@ def prior_exit_record(*, by: User, household: Household, year, document: str, no
     household.exit_status, household.exit_year = ExitStatus.EXITED, year
     household.version += 1
     household._history_user = by
-    household._change_reason = _("历史脱贫登记：%(d)s") % {"d": document}
+    household._change_reason = change_reasons.stored(change_reasons.PRIOR_EXIT, d=document)
     household.save()
     return record
 

@@ -25,6 +25,7 @@ from django.db import transaction
 from faker import Faker
 from stdnum.cn import ric
 
+from core import change_reasons
 from core.bulk import allocate_ids, bulk_insert_with_history
 from households.models import (
     Education,
@@ -575,7 +576,7 @@ def seed_households(
                     row["id"] = row_id
             for model, rows in ((Household, household_rows), (Member, member_rows), (IncomeRecord, income_rows),
                                 (HousingAppraisal, housing_rows), (WaterAssessment, water_rows)):  # fmt: skip
-                bulk_insert_with_history(model, rows, change_reason="演示数据")
+                bulk_insert_with_history(model, rows, change_reason=change_reasons.DEMO)
             members = member_rows
         created_h += size
         created_m += len(members)

@@ -34,6 +34,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.utils import bulk_update_with_history
 
 from accounts.models import User
+from core import change_reasons
 from core.bulk import allocate_ids, bulk_insert_with_history, in_chunks
 from exits.services import cases_remeasure
 from households.excel import HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, MEMBER_COLUMNS, MEMBER_SHEET
@@ -56,7 +57,7 @@ from regions.models import Region
 from regions.scoping import code_visible_to
 
 PROGRESS_EVERY = 500
-CHANGE_REASON = "Excel导入"
+CHANGE_REASON = change_reasons.stored(change_reasons.IMPORT)
 
 HOUSEHOLD_HEADERS = {column.field: column.header for column in HOUSEHOLD_COLUMNS}
 MEMBER_HEADERS = {column.field: column.header for column in MEMBER_COLUMNS} | {

@@ -29,6 +29,7 @@ from django.utils.translation import gettext_noop
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import User
+from core import change_reasons
 from core.bulk import batch_size, update_batch_size
 from core.deletion import deletion_check
 from core.errors import ProtectedRecords, Refusal
@@ -751,7 +752,7 @@ def member_transfer(*, by: User, member: Member, to_household: Household, relati
     member.household = to_household
     member.relationship = relationship
     member._history_user = by
-    member._change_reason = _("成员转移：%(reason)s") % {"reason": reason}
+    member._change_reason = change_reasons.stored(change_reasons.TRANSFER, reason=reason)
     member.save()
     # Both households changed: an edit of either that started before the move is stale,
     # and its refusal should name this transfer's author (so save, not update()).

@@ -13,6 +13,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import User
+from core import change_reasons
 from core.bulk import batch_size, in_chunks, update_batch_size
 from monitoring.models import (
     Channel,
@@ -100,11 +101,11 @@ def seed_monitoring(*, seed: int = 2020) -> dict[str, int]:
     # In batches: one bulk_update of a county's cases is a CASE per field with a branch
     # per row, which PostgreSQL's JIT compiles for minutes.
     bulk_update_with_history(
-        changed, MonitoringCase, fields, batch_size=update_batch_size(), default_change_reason="演示数据"
+        changed, MonitoringCase, fields, batch_size=update_batch_size(), default_change_reason=change_reasons.DEMO
     )
     for channel, pks in channels.items():
         for chunk in in_chunks(pks):
             Finding.objects.filter(case_id__in=chunk).update(channel=channel)
-    bulk_create_with_history(units, ResponsibleUnit, batch_size=batch_size(), default_change_reason="演示数据")
-    bulk_create_with_history(measures, Measure, batch_size=batch_size(), default_change_reason="演示数据")
+    bulk_create_with_history(units, ResponsibleUnit, batch_size=batch_size(), default_change_reason=change_reasons.DEMO)
+    bulk_create_with_history(measures, Measure, batch_size=batch_size(), default_change_reason=change_reasons.DEMO)
     return {**found, "progressed": len(changed)}

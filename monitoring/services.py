@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import Role, User
+from core import change_reasons
 from core.bulk import batch_size, in_chunks, update_batch_size
 from core.errors import Refusal
 from households.models import ExitStatus, Household
@@ -107,7 +108,7 @@ def findings_record(specs, *, today: datetime.date | None = None, channel: str =
             if merged != case.risk_types:
                 case.risk_types = merged
                 changed.append(case)
-    reason = str(Channel(channel).label)
+    reason = change_reasons.stored("%(channel)s", channel=Channel(channel).label)
     opened = bulk_create_with_history(
         to_open, MonitoringCase, batch_size=batch_size(), default_user=by, default_change_reason=reason
     )
@@ -463,7 +464,7 @@ def relapse_confirm(*, by: User, case: MonitoringCase, reason: str) -> RelapseRe
     if income is not None:
         record.income_year, record.per_capita_income, record.income_line = income
     record._history_user = by
-    record._change_reason = Truncator(_("确认返贫：%(r)s") % {"r": reason}).chars(100)
+    record._change_reason = Truncator(change_reasons.stored(change_reasons.RELAPSE, r=reason)).chars(100)
     record.full_clean()
     record.save()
     household.exit_status = ExitStatus.RETURNED
@@ -471,7 +472,7 @@ def relapse_confirm(*, by: User, case: MonitoringCase, reason: str) -> RelapseRe
     household._history_user = by
     # simple-history keeps at most 100 characters of a change reason.
     household._change_reason = Truncator(
-        _("防返贫监测确认返贫（%(d)s）：%(r)s") % {"d": timezone.localdate(now).isoformat(), "r": reason}
+        change_reasons.stored(change_reasons.RELAPSE_HOUSEHOLD, d=timezone.localdate(now).isoformat(), r=reason)
     ).chars(100)
     household.save(update_fields=["exit_status", "version", "updated_at"])
     return record

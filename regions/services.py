@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
+from core import change_reasons
 from regions.models import Region
 
 
@@ -32,6 +33,6 @@ def region_tree_load(*, rows: Iterable[tuple[str, str, str, str | None]], by=Non
     for code, name in renamed:
         region = Region.objects.get(code=code)
         region.name = name
-        region._change_reason = "区划名称更新"
+        region._change_reason = change_reasons.stored(change_reasons.REGION_RENAMED)
         region.save(update_fields=["name"])
     return {"created": len(new), "renamed": len(renamed), "total": len(rows)}
