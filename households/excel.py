@@ -52,6 +52,9 @@ class ExcelColumn:
     # Read when a file has it, left out of the blank template (脱贫状态 and 脱贫年度: the
     # registry's own ledger carries them, a new file has nothing to say about them).
     in_template: bool = True
+    # Other names real rosters give the column (a county's own 花名册, older templates):
+    # the importer takes them as this column.
+    aliases: tuple[str, ...] = ()
 
     def options(self) -> list[str]:
         if self.choices is not None:
@@ -60,19 +63,19 @@ class ExcelColumn:
 
 
 HOUSEHOLD_COLUMNS = [
-    ExcelColumn("户编号", "number", required=True, text=True, width=20),
+    ExcelColumn("户编号", "number", required=True, text=True, width=20, aliases=("户号",)),
     ExcelColumn("村区划代码", "village", required=True, text=True, note="12位统计用区划代码，见“区划代码”表", width=15),
-    ExcelColumn("村民小组", "group_no", required=True, note="数字，如 3", width=9),
+    ExcelColumn("村民小组", "group_no", required=True, note="数字，如 3", width=9, aliases=("组", "村民组", "组别")),
     ExcelColumn("联系电话", "phone", text=True, note="11位手机号码", width=14),
     ExcelColumn("识别标准", "identification_standard", required=True, choices=IdentificationStandard),
     ExcelColumn("贫困户属性", "attribute", required=True, choices=PovertyAttribute, width=16),
     ExcelColumn("主要致贫原因", "main_cause", required=True, choices=PovertyCause, width=16),
     ExcelColumn("其他致贫原因", "other_causes", note="可填多项，用顿号“、”分隔", width=18),
-    ExcelColumn("识别年度", "identification_year", required=True, note="如 2014", width=9),
+    ExcelColumn("识别年度", "identification_year", required=True, note="如 2014", width=9, aliases=("识别年份",)),
     # The exit workflow's outcome (DOMAIN.md §4): a file may carry the record's own values
     # back (a re-import of the ledger), the registry refuses any other.
     ExcelColumn("脱贫状态", "exit_status", choices=ExitStatus, in_template=False),
-    ExcelColumn("脱贫年度", "exit_year", width=9, in_template=False),
+    ExcelColumn("脱贫年度", "exit_year", width=9, in_template=False, aliases=("脱贫年份",)),
     ExcelColumn("易地扶贫搬迁户", "is_relocated", yes_no=True),
     ExcelColumn("搬迁方式", "relocation_mode", choices=RelocationMode),
     ExcelColumn("帮扶责任人", "helper_name"),
@@ -84,9 +87,19 @@ HOUSEHOLD_COLUMNS = [
 ]
 
 MEMBER_COLUMNS = [
-    ExcelColumn("户编号", "household", required=True, text=True, note="与“户信息”表的户编号一致", width=20),
+    ExcelColumn(
+        "户编号", "household", required=True, text=True, note="与“户信息”表的户编号一致", width=20, aliases=("户号",)
+    ),
     ExcelColumn("姓名", "name", required=True, width=10),
-    ExcelColumn("证件号码", "id_number", required=True, text=True, note="18位居民身份证号码", width=21),
+    ExcelColumn(
+        "证件号码",
+        "id_number",
+        required=True,
+        text=True,
+        note="18位居民身份证号码",
+        width=21,
+        aliases=("身份证号码", "身份证号", "公民身份号码", "身份证件号码", "居民身份证号码"),
+    ),
     ExcelColumn("与户主关系", "relationship", required=True, choices=Relationship),
     ExcelColumn("民族", "ethnicity", width=8),
     ExcelColumn("政治面貌", "political_status", choices=PoliticalStatus),

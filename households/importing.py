@@ -43,6 +43,18 @@ PROGRESS_EVERY = 1000
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # .xls, and every password-protected .xlsx
 
 INTEGER_FIELDS = frozenset(["group_no", "identification_year", "exit_year", "disability_grade", "work_months"])
+# What rosters write after a number ("2016年", "3组", "6个月", "2级"): dropped when the
+# rest is the number.
+INTEGER_UNITS = {
+    "group_no": ("组",),
+    "identification_year": ("年度", "年"),
+    "exit_year": ("年度", "年"),
+    "disability_grade": ("级",),
+    "work_months": ("个月", "月"),
+}
+# A leading apostrophe typed (or pasted from a system export) to keep Excel from turning a
+# long number into a float: part of the cell's text when the file was not made in Excel.
+TEXT_MARKERS = ("'", "‘", "’", "`")
 MULTI_CHOICE_FIELDS: dict[str, type[models.TextChoices]] = {"other_causes": PovertyCause}
 ID_NUMBER_FIELDS = frozenset(["id_number"])
 HOUSEHOLD_NUMBER_FIELDS = frozenset(["number", "household"])
@@ -105,6 +117,25 @@ class ParsedWorkbook:
 
 
 # --- cell normalisation -------------------------------------------------------------
+
+
+def _without_text_marker(value: str) -> str:
+    """ "'610902…" → "610902…": the apostrophe that kept a number as text, not part of it."""
+    stripped = value.strip()
+    if stripped[:1] in TEXT_MARKERS and stripped[1:].strip():
+        return stripped[1:].strip()
+    return value
+
+
+def _without_unit(value: object, units: tuple[str, ...]) -> object:
+    """ "2016年" → "2016" for a year column; anything else unchanged (and then refused
+    by the integer parser as it always was)."""
+    if isinstance(value, str):
+        text = value.strip()
+        for unit in units:
+            if text.endswith(unit) and text[: -len(unit)].strip():
+                return text[: -len(unit)].strip()
+    return value
 
 
 def _is_blank(value: object) -> bool:
@@ -272,6 +303,8 @@ def parse_cell(column: ExcelColumn, value: object) -> Any:
         raise ValidationError(_("请填写“%(header)s”。") % {"header": column.header})
     if isinstance(value, str) and has_control_characters(value):
         raise ValidationError(_(CONTROL_CHARACTERS))
+    if isinstance(value, str) and (column.text or column.field in INTEGER_FIELDS):
+        value = _without_text_marker(value)
     if column.field in ID_NUMBER_FIELDS:
         return parse_id_cell(value)
     if column.field in HOUSEHOLD_NUMBER_FIELDS:
@@ -283,7 +316,7 @@ def parse_cell(column: ExcelColumn, value: object) -> Any:
     if column.yes_no:
         return parse_yes_no(value)
     if column.field in INTEGER_FIELDS:
-        return parse_integer(value)
+        return parse_integer(_without_unit(value, INTEGER_UNITS.get(column.field, ())))
     kind = kind_of(column.field)
     return parse_text(value, kind=TextKind.CODE if column.text and kind is TextKind.TEXT else kind)
 
@@ -306,7 +339,7 @@ def find_header(rows: list[tuple], columns: list[ExcelColumn]) -> tuple[int, dic
     sub-headers (务工状况, 务工地点 …) and the other titles are merged down over both rows:
     each column then takes its known header from either row.
     """
-    known = {normalize_header(column.header): column for column in columns}
+    known = {normalize_header(name): column for column in columns for name in (column.header, *column.aliases)}
 
     def mapping_of(*header_rows: tuple) -> dict[int, ExcelColumn]:
         mapping: dict[int, ExcelColumn] = {}

@@ -616,3 +616,52 @@ def test_the_sector_comparison_list_refuses_a_number_cell_in_its_id_column():
     parsed = read_list(buffer)
 
     assert parsed.errors == [RowError(SHEET, 2, "证件号码", ID_LOST_DIGITS)]
+
+
+# --- rosters as counties keep them (issue 18) ---------------------------------------------------
+
+
+def renamed(row: dict, names: dict) -> dict:
+    return {names.get(header, header): value for header, value in row.items()}
+
+
+@pytest.mark.parametrize("id_header", ["身份证号码", "身份证号", "公民身份号码"])
+@pytest.mark.parametrize("group_header", ["组", "村民小组"])
+def test_a_roster_s_own_header_names_are_read_as_the_template_s(id_header, group_header):
+    households = (renamed(HOUSEHOLD_ROW, {"村民小组*": group_header, "村民小组": group_header}),)
+    members = (renamed(MEMBER_ROW, {"证件号码*": id_header, "证件号码": id_header}),)
+    assert id_header in members[0] and group_header in households[0]
+    parsed = read_workbook(build(households=households, members=members))
+    assert parsed.errors == []
+    assert parsed.members[0]["id_number"] == read_workbook(build()).members[0]["id_number"]
+    assert parsed.households[0]["group_no"] == read_workbook(build()).households[0]["group_no"]
+
+
+@pytest.mark.parametrize("quote", ["'", "’", "‘", "`"])
+def test_a_leading_apostrophe_is_not_part_of_a_number(quote):
+    number = id_number(7)
+    parsed = parse_members(**{key: quote + number for key in MEMBER_ROW if key.startswith("证件号码")})
+    assert parsed.errors == []
+    assert parsed.members[0]["id_number"] == number
+    households = parse_households(**{key: f"{quote}{value}" for key, value in HOUSEHOLD_ROW.items()
+                                     if key.startswith(("户编号", "联系电话"))})  # fmt: skip
+    assert households.errors == []
+    assert households.households[0]["number"] == read_workbook(build()).households[0]["number"]
+
+
+@pytest.mark.parametrize(("cell", "year"), [("2016年", 2016), ("2016 年", 2016), ("2016年度", 2016), ("'2016", 2016)])
+def test_a_year_written_with_its_unit_is_the_year(cell, year):
+    key = next(k for k in HOUSEHOLD_ROW if k.startswith("识别年度"))
+    parsed = parse_households(**{key: cell})
+    assert parsed.errors == [] and parsed.households[0]["identification_year"] == year
+
+
+def test_a_unit_with_nothing_before_it_is_still_refused_by_name():
+    key = next(k for k in HOUSEHOLD_ROW if k.startswith("识别年度"))
+    errors = [e.message for e in parse_households(**{key: "年"}).errors]
+    assert errors and "不是整数" in errors[0]
+
+
+def test_a_group_written_as_3组_is_group_3():
+    key = next(k for k in HOUSEHOLD_ROW if k.startswith("村民小组"))
+    assert parse_households(**{key: "3组"}).households[0]["group_no"] == 3
