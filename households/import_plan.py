@@ -71,13 +71,24 @@ Progress = Callable[[int, int], None]
 
 @dataclass
 class Counts:
+    """Rows of one sheet by what the import does with them. ``rejected`` counts the rows
+    with an error of their own; ``held`` the rows without one that are not imported
+    because a row of the same household has one (a household is imported whole)."""
+
     new: int = 0
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    held: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {"new": self.new, "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected}
+        return {
+            "new": self.new,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "held": self.held,
+        }
 
 
 @dataclass
@@ -285,8 +296,7 @@ def _plan_household(
 
     def reject_whole(message: str) -> None:
         rejections.add(*anchor, "户编号", message)
-        plan.households.rejected += 1
-        plan.members.rejected += len(member_rows)
+        _count_rejected(plan, household_row, member_rows, rejections)
 
     if existing is not None and not code_visible_to(by, existing.village_id):
         reject_whole(_("户编号 %(n)s 已在其他地区登记，不能在此导入。") % {"n": number})
@@ -343,8 +353,7 @@ def _plan_household(
     rows_rejected = already_rejected or bool(errors) or rejections.has(*anchor)
     rows_rejected = rows_rejected or any(rejections.has(MEMBER_SHEET, row["row_number"]) for row in member_rows)
     if rows_rejected:
-        plan.households.rejected += 1
-        plan.members.rejected += len(member_rows)
+        _count_rejected(plan, household_row, member_rows, rejections)
         return
 
     changed = False
@@ -374,6 +383,27 @@ def _plan_household(
         plan.households.updated += 1
     else:
         plan.households.unchanged += 1
+
+
+def _count_rejected(
+    plan: ImportPlan,
+    household_row: dict | None,
+    member_rows: list[dict],
+    rejections: _Rejections,
+) -> None:
+    """Count a household that is not imported: each of its rows as rejected when the row
+    has an error of its own, else as held back with it. (A member row refused before
+    planning — a repeated ID number — is counted there and is not among ``member_rows``.)"""
+    if household_row is not None:
+        if rejections.has(HOUSEHOLD_SHEET, household_row["row_number"]):
+            plan.households.rejected += 1
+        else:
+            plan.households.held += 1
+    for row in member_rows:
+        if rejections.has(MEMBER_SHEET, row["row_number"]):
+            plan.members.rejected += 1
+        else:
+            plan.members.held += 1
 
 
 def _record_errors(

@@ -47,7 +47,8 @@ class CountsSerializer(serializers.Serializer):
     new = serializers.IntegerField()
     updated = serializers.IntegerField()
     unchanged = serializers.IntegerField()
-    rejected = serializers.IntegerField()
+    rejected = serializers.IntegerField(help_text="有错误的行")
+    held = serializers.IntegerField(help_text="本行无错误，但同户其他行有错误，随户未导入")
 
 
 class ImportJobSerializer(serializers.ModelSerializer):

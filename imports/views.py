@@ -95,14 +95,20 @@ def import_template(request, kind):
 def _detail_context(request, job: ImportJob) -> dict:
     importer = importer_for(job.kind)
     groups = [
-        {"label": label, **{name: job.count(group, name) for name in ("new", "updated", "unchanged", "rejected")}}
+        {
+            "label": label,
+            **{name: job.count(group, name) for name in ("new", "updated", "unchanged", "rejected", "held")},
+        }
         for group, label in importer.count_labels.items()
     ]
     errors = Paginator(job.errors, ERRORS_PAGE_SIZE).get_page(request.GET.get("page")) if job.errors else None
     has_changes = any(group["new"] or group["updated"] for group in groups)
+    # Rows held back with a household that has an error elsewhere: a column only then.
+    held = any(group["held"] for group in groups)
     return {
         "job": job,
         "groups": groups,
+        "held": held,
         "errors": errors,
         "can_confirm": job.status == ImportStatus.READY and job.uploaded_by_id == request.user.pk and has_changes,
         "can_retry": job.can_retry and job.uploaded_by_id == request.user.pk and request.user.can_write,

@@ -26,8 +26,8 @@ UPLOAD = "/api/v1/imports/households/"
 TEMPLATE = "/api/v1/imports/households/template/"
 READ_ONLY = "市级督查账号为只读账号，不能修改数据。"
 COUNTS_2 = {
-    "households": {"new": 2, "updated": 0, "unchanged": 0, "rejected": 0},
-    "members": {"new": 4, "updated": 0, "unchanged": 0, "rejected": 0},
+    "households": {"new": 2, "updated": 0, "unchanged": 0, "rejected": 0, "held": 0},
+    "members": {"new": 4, "updated": 0, "unchanged": 0, "rejected": 0, "held": 0},
 }
 
 
@@ -113,7 +113,10 @@ def test_a_bad_file_is_rejected_with_row_errors_and_a_report(client, alice):
     assert response.status_code == 201
     data = response.json()
     assert data["status"] == "rejected"
-    assert data["counts"]["households"] == {"new": 1, "updated": 0, "unchanged": 0, "rejected": 1}
+    # Rows, not households: the bad member row has the error, its household's row and
+    # the household's other members are held back with it (issue 18).
+    assert data["counts"]["households"] == {"new": 1, "updated": 0, "unchanged": 0, "rejected": 0, "held": 1}
+    assert data["counts"]["members"] == {"new": 2, "updated": 0, "unchanged": 0, "rejected": 1, "held": 1}
     assert data["errors"] == [{"sheet": "成员信息", "row": bad_row, "column": "证件号码", "message": ID_LOST_DIGITS}]
     assert data["error_report_url"] == f"http://testserver/api/v1/imports/{data['id']}/errors.xlsx"
 

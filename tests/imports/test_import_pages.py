@@ -191,7 +191,13 @@ def test_a_bad_row_shows_the_error_table_and_the_report_link(client, alice):
         ["成员信息", str(bad_row), "证件号码", ID_LOST_DIGITS],
     ]
     assert "1 处错误，未导入任何数据" in text(response)
-    assert table(response, "job-counts")[1:] == [["户", "1", "0", "0", "1"], ["成员", "2", "0", "0", "2"]]
+    # Rows, not households: the one bad member row, and its household's row and other
+    # member held back with it (issue 18).
+    assert table(response, "job-counts") == [
+        ["", "新增", "更新", "不变", "有错误", "同户有错误，未导入"],
+        ["户", "1", "0", "0", "0", "1"],
+        ["成员", "2", "0", "0", "1", "1"],
+    ]
     link = element(response, "a", data_testid="download-errors")
     assert link.text == "下载错误报告"
     assert link.hrefs == [f"/imports/{job.pk}/errors.xlsx"]

@@ -396,7 +396,7 @@ def test_an_id_number_excel_mangled_is_rejected_with_a_clear_message_and_nothing
 
     assert job.status == ImportStatus.REJECTED
     assert row_errors(job) == [(MEMBER_SHEET, 2, "证件号码", message)]
-    assert job.counts == counts({"new": 1, "rejected": 1}, {"new": 2, "rejected": 1})
+    assert job.counts == counts({"new": 1, "held": 1}, {"new": 2, "rejected": 1})
     with pytest.raises(ImportRefused):
         import_confirm(by=alice, job=job)
     assert registry_snapshot() == before
@@ -504,31 +504,31 @@ BAD_ROWS = [
     pytest.param(
         {"households": {1: {"识别标准*": "国标"}}},
         [(HOUSEHOLD_SHEET, 3, "识别标准", "“国标”不是有效的选项，可选：国家标准、省定标准、市定标准")],
-        counts({"updated": 1, "rejected": 1}, {"unchanged": 3, "rejected": 2}),
+        counts({"updated": 1, "rejected": 1}, {"unchanged": 3, "held": 2}),
         id="household-sheet-bad-choice",
     ),
     pytest.param(
         {"households": {0: {"联系电话": "1390000000"}}},
         [(HOUSEHOLD_SHEET, 2, "联系电话", "联系电话应为11位手机号码（1开头）。")],
-        counts({"new": 1, "rejected": 1}, {"new": 2, "rejected": 3}),
+        counts({"new": 1, "rejected": 1}, {"new": 2, "held": 3}),
         id="household-sheet-bad-phone-on-an-update",
     ),
     pytest.param(
         {"members": {4: {"证件号码*": LIU_DAUGHTER[:17] + ("1" if LIU_DAUGHTER[17] != "1" else "2")}}},
         [(MEMBER_SHEET, 6, "证件号码", "证件号码校验位错误，请核对是否录入有误。")],
-        counts({"updated": 1, "rejected": 1}, {"unchanged": 3, "rejected": 2}),
+        counts({"updated": 1, "held": 1}, {"unchanged": 3, "rejected": 1, "held": 1}),
         id="last-member-row-bad-check-digit",
     ),
     pytest.param(
         {"members": {4: {"与户主关系*": "户主"}}},
         [(MEMBER_SHEET, 6, "与户主关系", "每户只能有一名户主。")],
-        counts({"updated": 1, "rejected": 1}, {"unchanged": 3, "rejected": 2}),
+        counts({"updated": 1, "held": 1}, {"unchanged": 3, "rejected": 1, "held": 1}),
         id="two-heads",
     ),
     pytest.param(
         {"members": {0: {"务工地点": None}}},
         [(MEMBER_SHEET, 2, "务工地点", "务工月数大于0时必须填写务工地点。")],
-        counts({"new": 1, "rejected": 1}, {"new": 2, "rejected": 3}),
+        counts({"new": 1, "held": 1}, {"new": 2, "rejected": 1, "held": 2}),
         id="work-place-missing-on-an-existing-member",
     ),
     pytest.param(
@@ -541,7 +541,7 @@ BAD_ROWS = [
                 "文化程度与在校生状况必须且只能填写一项：在校生填在校生状况，其他人填文化程度。",
             )
         ],
-        counts({"new": 1, "rejected": 1}, {"new": 2, "rejected": 3}),
+        counts({"new": 1, "held": 1}, {"new": 2, "rejected": 1, "held": 2}),
         id="neither-education-nor-schooling",
     ),
 ]
@@ -745,7 +745,7 @@ def test_a_row_for_a_village_outside_the_uploaders_region_is_rejected(bob):
 
     assert job.status == ImportStatus.REJECTED
     assert row_errors(job) == [(HOUSEHOLD_SHEET, 2, "村区划代码", "所选村不在您的管辖范围内。")]
-    assert job.counts == counts({"rejected": 1}, {"rejected": 3})
+    assert job.counts == counts({"rejected": 1}, {"held": 3})
     assert registry_snapshot() == before
 
 
@@ -762,7 +762,7 @@ def test_a_town_official_is_refused_another_towns_village_in_a_mixed_file(tom):
     job = start(tom, content)
 
     assert row_errors(job) == [(HOUSEHOLD_SHEET, 4, "村区划代码", "所选村不在您的管辖范围内。")]
-    assert job.counts == counts({"new": 2, "rejected": 1}, {"new": 5, "rejected": 1})
+    assert job.counts == counts({"new": 2, "rejected": 1}, {"new": 5, "held": 1})
     assert Household.objects.count() == 0
 
 
@@ -794,7 +794,7 @@ def test_a_household_number_registered_in_another_region_is_rejected_without_say
     job = start(bob, bobs)
 
     assert row_errors(job) == [(HOUSEHOLD_SHEET, 2, "户编号", f"户编号 {H1} 已在其他地区登记，不能在此导入。")]
-    assert job.counts == counts({"rejected": 1}, {"rejected": 1})
+    assert job.counts == counts({"rejected": 1}, {"held": 1})
     message = job.errors[0]["message"]
     assert "王建国" not in message and alice.region.name not in message
     assert registry_snapshot() == before
@@ -851,7 +851,7 @@ def test_an_id_number_twice_in_the_file_is_rejected_on_the_second_row(alice):
     job = start(alice, workbook([household(H1), household(H2)], members))
 
     assert row_errors(job) == [(MEMBER_SHEET, 6, "证件号码", "证件号码与第4行重复，同一人只能登记一次。")]
-    assert job.counts == counts({"new": 1, "rejected": 1}, {"new": 3, "rejected": 2})
+    assert job.counts == counts({"new": 1, "held": 1}, {"new": 3, "rejected": 1, "held": 1})
     assert Member.objects.count() == 0
 
 
@@ -894,7 +894,7 @@ def test_a_member_row_for_a_household_number_that_exists_nowhere_is_rejected(ali
             "户编号 6109021012019999 在“户信息”表和系统中都不存在，请先在“户信息”表中填写该户。",
         )
     ]
-    assert job.counts == counts({"new": 1, "rejected": 1}, {"new": 3, "rejected": 1})
+    assert job.counts == counts({"new": 1}, {"new": 3, "rejected": 1})
     assert Household.objects.count() == 0
 
 
@@ -948,7 +948,7 @@ def test_a_registry_change_between_check_and_confirm_rejects_the_file_and_writes
             f"该证件号码已登记在户 {other.number}（刘小红），同一人只能登记一次；如该成员迁入本户，请使用成员转移。",
         )
     ]
-    assert job.counts == counts({"new": 1, "rejected": 1}, {"new": 3, "rejected": 2})
+    assert job.counts == counts({"new": 1, "held": 1}, {"new": 3, "rejected": 1, "held": 1})
     assert registry_snapshot() == before
     assert job.parsed_file == "" and job.error_report
     book = error_workbook(job)

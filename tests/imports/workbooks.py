@@ -199,7 +199,7 @@ def import_file(user, content: bytes) -> ImportJob:
 
 def counts(households: dict | None = None, members: dict | None = None) -> dict:
     """A job's counts, zero where not given: counts({"new": 2}, {"new": 5})."""
-    zero = {"new": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+    zero = {"new": 0, "updated": 0, "unchanged": 0, "rejected": 0, "held": 0}
     return {"households": {**zero, **(households or {})}, "members": {**zero, **(members or {})}}
 
 
