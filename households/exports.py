@@ -1,5 +1,13 @@
 """The registry's ledgers (台账): households and members, with DOMAIN.md §2's field names.
 
+A ledger is also a file to correct and import back (issue 18): every column the import
+template has carries the template's header and its labels (in the site's language, as
+the template), so a county edits the ledger and uploads it as it is — the 户台账's sheet
+is "户信息", the 成员台账's "成员信息", and the importer reads either on its own. The
+columns a ledger adds for reading (县区, 镇办, 村, 户主姓名, 家庭人口数, 性别, 出生日期)
+are not the template's and the importer passes over them. A ledger with masked numbers
+is for reading: its numbers cannot be matched on import (the importer says so).
+
 Columns read only the row and what was resolved once before the export (region names),
 so a ledger costs the same few queries for 3 households or 300k. ID numbers and phones
 are masked unless ``full`` (DOMAIN.md §9); the view decides who may ask for ``full``
@@ -14,6 +22,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from core.exports import Column
+from households.excel import HOUSEHOLD_COLUMNS, MEMBER_COLUMNS
 from households.idnumbers import mask_id_number, mask_phone
 from households.models import (
     Education,
@@ -21,7 +30,6 @@ from households.models import (
     IdentificationStandard,
     LabourSkill,
     MedicalInsurance,
-    Member,
     PersonalDataAccess,
     PoliticalStatus,
     PovertyAttribute,
@@ -34,6 +42,10 @@ from households.models import (
 )
 from regions.models import Region
 from regions.scoping import NO_SCOPE, scope_prefix
+
+# The import template's header of each field: a ledger's importable columns take them.
+H = {column.field: column.header for column in HOUSEHOLD_COLUMNS}
+M = {column.field: column.header for column in MEMBER_COLUMNS}
 
 COUNTY_PREFIX = Region.PREFIX_LENGTH[Region.Level.COUNTY]
 TOWN_PREFIX = Region.PREFIX_LENGTH[Region.Level.TOWN]
@@ -66,8 +78,6 @@ class _Words:
 
     def __init__(self):
         self.yes, self.no = str(_("是")), str(_("否"))
-        self.healthy = str(_("健康"))
-        self.conditions = (str(_("长期慢性病")), str(_("患有大病")), str(_("残疾")))
         self.causes = _labels(PovertyCause)
 
     def yes_no(self, value: bool) -> str:
@@ -83,7 +93,7 @@ HOUSEHOLD_LEDGER_FIELDS = [
     "number", "village_id", "village__name", "group_no", "head_name", "phone", "identification_standard",
     "attribute", "main_cause", "other_causes", "identification_year", "exit_status", "exit_year", "member_count",
     "is_relocated", "relocation_mode", "helper_name", "helper_unit", "helper_phone", "lost_contact",
-    "released_prisoner",
+    "released_prisoner", "special_notes",
 ]  # fmt: skip
 
 
@@ -101,28 +111,30 @@ def household_ledger_columns(full: bool, *, region_names: Mapping[str, str]) -> 
     cause = words.causes
 
     return [
-        Column(_("户编号"), lambda h: h["number"], text=True),
+        Column(H["number"], lambda h: h["number"], text=True),
         Column(_("县区"), lambda h: region_names.get(h["village_id"][:COUNTY_PREFIX], "")),
         Column(_("镇办"), lambda h: region_names.get(h["village_id"][:TOWN_PREFIX], "")),
         Column(_("村"), lambda h: h["village__name"]),
-        Column(_("组"), lambda h: h["group_no"]),
+        Column(H["village"], lambda h: h["village_id"], text=True),
+        Column(H["group_no"], lambda h: h["group_no"]),
         Column(_("户主姓名"), lambda h: h["head_name"] or ""),
-        Column(_("联系电话"), lambda h: phone(h["phone"]), text=True),
-        Column(_("识别标准"), lambda h: standard.get(h["identification_standard"], "")),
-        Column(_("贫困户属性"), lambda h: attribute.get(h["attribute"], "")),
-        Column(_("主要致贫原因"), lambda h: cause.get(h["main_cause"], "")),
-        Column(_("其他致贫原因"), lambda h: words.causes_of(h["other_causes"])),
-        Column(_("识别年度"), lambda h: h["identification_year"]),
-        Column(_("脱贫状态"), lambda h: status.get(h["exit_status"], "")),
-        Column(_("脱贫年度"), lambda h: h["exit_year"]),
+        Column(H["phone"], lambda h: phone(h["phone"]), text=True),
+        Column(H["identification_standard"], lambda h: standard.get(h["identification_standard"], "")),
+        Column(H["attribute"], lambda h: attribute.get(h["attribute"], "")),
+        Column(H["main_cause"], lambda h: cause.get(h["main_cause"], "")),
+        Column(H["other_causes"], lambda h: words.causes_of(h["other_causes"])),
+        Column(H["identification_year"], lambda h: h["identification_year"]),
+        Column(H["exit_status"], lambda h: status.get(h["exit_status"], "")),
+        Column(H["exit_year"], lambda h: h["exit_year"]),
         Column(_("家庭人口数"), lambda h: h["member_count"] or 0),
-        Column(_("易地扶贫搬迁户"), lambda h: words.yes_no(h["is_relocated"])),
-        Column(_("搬迁方式"), lambda h: mode.get(h["relocation_mode"], "")),
-        Column(_("帮扶责任人"), lambda h: h["helper_name"]),
-        Column(_("帮扶责任人单位"), lambda h: h["helper_unit"]),
-        Column(_("帮扶责任人电话"), lambda h: phone(h["helper_phone"]), text=True),
-        Column(_("失联人员"), lambda h: words.yes_no(h["lost_contact"])),
-        Column(_("刑满释放人员"), lambda h: words.yes_no(h["released_prisoner"])),
+        Column(H["is_relocated"], lambda h: words.yes_no(h["is_relocated"])),
+        Column(H["relocation_mode"], lambda h: mode.get(h["relocation_mode"], "")),
+        Column(H["helper_name"], lambda h: h["helper_name"]),
+        Column(H["helper_unit"], lambda h: h["helper_unit"]),
+        Column(H["helper_phone"], lambda h: phone(h["helper_phone"]), text=True),
+        Column(H["lost_contact"], lambda h: words.yes_no(h["lost_contact"])),
+        Column(H["released_prisoner"], lambda h: words.yes_no(h["released_prisoner"])),
+        Column(H["special_notes"], lambda h: h["special_notes"]),
     ]
 
 
@@ -134,38 +146,37 @@ def member_ledger_columns(full: bool) -> list[Column]:
     education, schooling, skill = _labels(Education), _labels(Schooling), _labels(LabourSkill)
     work, insurance = _labels(WorkStatus), _labels(MedicalInsurance)
 
-    def health(m: Member) -> str:
-        """健康状况 allows several values; 健康 is the absence of the other three (§2)."""
-        flags = (m.has_chronic_disease, m.has_serious_illness, m.is_disabled)
-        return "、".join(label for flag, label in zip(flags, words.conditions, strict=True) if flag) or words.healthy
-
     return [
-        Column(_("户编号"), lambda m: m.household.number, text=True),
+        Column(M["household"], lambda m: m.household.number, text=True),
         Column(_("村"), lambda m: m.household.village.name),
-        Column(_("组"), lambda m: m.household.group_no),
-        Column(_("姓名"), lambda m: m.name),
-        Column(_("证件号码"), lambda m: id_number(m.id_number), text=True),
+        Column(H["group_no"], lambda m: m.household.group_no),
+        Column(M["name"], lambda m: m.name),
+        Column(M["id_number"], lambda m: id_number(m.id_number), text=True),
         Column(_("性别"), lambda m: sex.get(m.sex, "")),
         # Text, not a date cell: a ledger is read and printed, and "1972-04-11" reads the
         # same in every locale's Excel.
         Column(_("出生日期"), lambda m: m.birth_date.isoformat()),
-        Column(_("与户主关系"), lambda m: relationship.get(m.relationship, "")),
-        Column(_("民族"), lambda m: m.ethnicity),
-        Column(_("政治面貌"), lambda m: political.get(m.political_status, "")),
-        Column(_("文化程度"), lambda m: education.get(m.education, "")),
-        Column(_("在校生状况"), lambda m: schooling.get(m.schooling, "")),
-        Column(_("健康状况"), health),
-        Column(_("残疾类别"), lambda m: m.disability_category),
-        Column(_("残疾等级"), lambda m: m.disability_grade),
-        Column(_("劳动技能"), lambda m: skill.get(m.labour_skill, "")),
-        Column(_("务工状况"), lambda m: work.get(m.work_status, "")),
-        Column(_("务工地点"), lambda m: m.work_place),
-        Column(_("务工月数"), lambda m: m.work_months),
-        Column(_("医保"), lambda m: insurance.get(m.medical_insurance, "")),
-        Column(_("大病保险"), lambda m: words.yes_no(m.critical_illness_insurance)),
-        Column(_("家庭医生签约"), lambda m: words.yes_no(m.family_doctor)),
-        Column(_("低保"), lambda m: words.yes_no(m.is_dibao)),
-        Column(_("特困"), lambda m: words.yes_no(m.is_tekun)),
+        Column(M["relationship"], lambda m: relationship.get(m.relationship, "")),
+        Column(M["ethnicity"], lambda m: m.ethnicity),
+        Column(M["political_status"], lambda m: political.get(m.political_status, "")),
+        Column(M["education"], lambda m: education.get(m.education, "")),
+        Column(M["schooling"], lambda m: schooling.get(m.schooling, "")),
+        # 健康状况 as the template has it: one 是/否 column per condition (健康 is none).
+        Column(M["has_chronic_disease"], lambda m: words.yes_no(m.has_chronic_disease)),
+        Column(M["has_serious_illness"], lambda m: words.yes_no(m.has_serious_illness)),
+        Column(M["is_disabled"], lambda m: words.yes_no(m.is_disabled)),
+        Column(M["disability_category"], lambda m: m.disability_category),
+        Column(M["disability_grade"], lambda m: m.disability_grade),
+        Column(M["labour_skill"], lambda m: skill.get(m.labour_skill, "")),
+        Column(M["work_status"], lambda m: work.get(m.work_status, "")),
+        Column(M["work_place"], lambda m: m.work_place),
+        Column(M["work_months"], lambda m: m.work_months),
+        Column(M["employer"], lambda m: m.employer),
+        Column(M["medical_insurance"], lambda m: insurance.get(m.medical_insurance, "")),
+        Column(M["critical_illness_insurance"], lambda m: words.yes_no(m.critical_illness_insurance)),
+        Column(M["family_doctor"], lambda m: words.yes_no(m.family_doctor)),
+        Column(M["is_dibao"], lambda m: words.yes_no(m.is_dibao)),
+        Column(M["is_tekun"], lambda m: words.yes_no(m.is_tekun)),
     ]
 
 

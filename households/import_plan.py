@@ -38,6 +38,7 @@ from core import change_reasons
 from core.bulk import allocate_ids, bulk_insert_with_history, in_chunks
 from exits.services import cases_remeasure
 from households.excel import HOUSEHOLD_COLUMNS, HOUSEHOLD_SHEET, MEMBER_COLUMNS, MEMBER_SHEET
+from households.idnumbers import mask_phone
 from households.importing import ParsedWorkbook, RowError
 from households.models import Household, Member, Relationship
 from households.services import (
@@ -67,6 +68,10 @@ MEMBER_HEADERS = {column.field: column.header for column in MEMBER_COLUMNS} | {
 MEMBER_COMPARED = [*MEMBER_FIELDS, "sex", "birth_date"]
 
 Progress = Callable[[int, int], None]
+
+
+# Phones a ledger shows masked unless exported in full (DOMAIN.md §9).
+MASKED_PHONES = ("phone", "helper_phone")
 
 
 @dataclass
@@ -315,6 +320,13 @@ def _plan_household(
             for k, v in household_row.items()
             if k in HOUSEHOLD_FIELDS and not (k in OUTCOME_FIELDS and v in ("", None))
         }
+        if existing is not None:
+            for name in MASKED_PHONES:
+                # A 户台账 exported with masked phones and uploaded back: a number shown
+                # as the registry's own, masked, is that number unchanged.
+                value = cells.get(name)
+                if isinstance(value, str) and "*" in value and value == mask_phone(getattr(existing, name)):
+                    cells[name] = getattr(existing, name)
         data = _fill_blanks(Household, cells, existing)
         if existing is not None:
             data = {name: _model_value(existing, name) for name in HOUSEHOLD_FIELDS} | data
@@ -377,6 +389,8 @@ def _plan_household(
             changed = True
         else:
             plan.members.unchanged += 1
+    if household_row is None:
+        return  # a file of members only: no 户信息 row to count
     if existing is None:
         plan.households.new += 1
     elif changed:

@@ -59,6 +59,9 @@ MULTI_CHOICE_FIELDS: dict[str, type[models.TextChoices]] = {"other_causes": Pove
 ID_NUMBER_FIELDS = frozenset(["id_number"])
 HOUSEHOLD_NUMBER_FIELDS = frozenset(["number", "household"])
 EXCEL_SIGNIFICANT_DIGITS = 15
+ID_MASKED = gettext_noop(
+    "证件号码已隐去部分数字（含 *），无法确定是哪一位成员；请导出“含完整证件号码”的成员台账，修改后再导入。"
+)
 
 YES_VALUES = frozenset(["是", "Y", "YES", "1", "√", "✓", "✔", "TRUE"])
 NO_VALUES = frozenset(["否", "N", "NO", "0", "×", "✗", "FALSE", ""])
@@ -244,6 +247,8 @@ def parse_id_cell(value: object) -> str:
     if isinstance(value, int | float):
         raise ValidationError(_(ID_LOST_DIGITS))
     number = normalize_id_number(value)  # NFKC, no spaces, x → X
+    if "*" in number:
+        raise ValidationError(_(ID_MASKED))
     if SCIENTIFIC_RE.match(number):
         raise ValidationError(_(ID_LOST_DIGITS))
     return parse_id_number(number).number
@@ -446,15 +451,23 @@ def read_workbook(file: Any, *, progress: Callable[[int, int], None] | None = No
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError):
         raise ImportFileError(_(NOT_XLSX)) from None
     try:
-        missing = [name for name in (HOUSEHOLD_SHEET, MEMBER_SHEET) if name not in workbook.sheetnames]
-        if missing:
+        # Either sheet may come alone: a 户台账 corrected and uploaded back updates the
+        # households and leaves their members as they are; a 成员台账, the members of
+        # registered households.
+        present = [name for name in (HOUSEHOLD_SHEET, MEMBER_SHEET) if name in workbook.sheetnames]
+        if not present:
             raise ImportFileError(
-                _("文件中没有“%(sheets)s”工作表，请使用系统提供的导入模板。") % {"sheets": "”、“".join(missing)}
+                _("文件中没有“%(sheets)s”工作表，请使用系统提供的导入模板或系统导出的台账。")
+                % {"sheets": "”或“".join((HOUSEHOLD_SHEET, MEMBER_SHEET))}
             )
         result = ParsedWorkbook()
         sheets = [
-            (HOUSEHOLD_SHEET, HOUSEHOLD_COLUMNS, result.households),
-            (MEMBER_SHEET, MEMBER_COLUMNS, result.members),
+            (name, columns, target)
+            for name, columns, target in (
+                (HOUSEHOLD_SHEET, HOUSEHOLD_COLUMNS, result.households),
+                (MEMBER_SHEET, MEMBER_COLUMNS, result.members),
+            )
+            if name in present
         ]
         expected = [_recorded_rows(workbook[name]) for name, _columns, _target in sheets]
         read_before = 0

@@ -1,6 +1,7 @@
 """Registry pages for cadres. Each view starts from a guard that fetches the household
 *for this user* (404 otherwise) and hands writes to households.services."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, PermissionDenied
@@ -8,7 +9,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,6 +18,7 @@ from core.exports import xlsx_streaming_response
 from core.paging import CappedPaginator
 from core.permissions import write_required
 from households import exports, selectors, services
+from households.excel import HOUSEHOLD_SHEET, MEMBER_SHEET
 from households.forms import (
     HouseholdForm,
     HousingAppraisalForm,
@@ -325,9 +327,12 @@ def _ledger_households(request) -> tuple[QuerySet[Household], bool, str]:
     return filterset.qs, full, query
 
 
-def _ledger_response(request, *, title: str, slug: str, columns, rows, full: bool, query: str, recorded: str):
-    """The workbook as an attachment named like "户台账-2020-10-20.xlsx"; a full-number
-    export writes one access row with the number of rows it held (DOMAIN.md §9)."""
+def _ledger_response(
+    request, *, title: str, slug: str, sheet: str, columns, rows, full: bool, query: str, recorded: str
+):
+    """The workbook as an attachment named like "户台账-2020-10-20.xlsx", its sheet named
+    as the import template's (``sheet``) so that it imports back; a full-number export
+    writes one access row with the number of rows it held (DOMAIN.md §9)."""
     day = timezone.localdate().isoformat()
 
     def record(count: int) -> None:
@@ -336,11 +341,16 @@ def _ledger_response(request, *, title: str, slug: str, columns, rows, full: boo
     return xlsx_streaming_response(
         filename=f"{title}-{day}.xlsx",
         fallback_filename=f"{slug}-{day}.xlsx",
-        sheet_title=title,
+        sheet_title=sheet,
         columns=columns,
         rows=rows,
         on_complete=record if full else None,
     )
+
+
+def _in_template_language(build, *args, **kwargs):
+    with translation.override(settings.LANGUAGE_CODE):
+        return build(*args, **kwargs)
 
 
 @login_required
@@ -351,7 +361,11 @@ def household_ledger_export(request):
         request,
         title=_("户台账"),
         slug="households",
-        columns=exports.household_ledger_columns(full, region_names=exports.ledger_region_names(user=request.user)),
+        sheet=HOUSEHOLD_SHEET,
+        # The template's headers and labels, whatever the page's language: it imports back.
+        columns=_in_template_language(
+            exports.household_ledger_columns, full, region_names=exports.ledger_region_names(user=request.user)
+        ),
         rows=exports.household_ledger_rows(households),
         full=full,
         query=query,
@@ -367,7 +381,8 @@ def member_ledger_export(request):
         request,
         title=_("成员台账"),
         slug="members",
-        columns=exports.member_ledger_columns(full),
+        sheet=MEMBER_SHEET,
+        columns=_in_template_language(exports.member_ledger_columns, full),
         rows=selectors.member_list(user=request.user).filter(household__in=households.values("pk")),
         full=full,
         query=query,

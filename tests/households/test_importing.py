@@ -210,22 +210,28 @@ def test_a_zip_that_is_not_a_workbook_is_refused():
         read_workbook(buffer)
 
 
-@pytest.mark.parametrize("missing", [HOUSEHOLD_SHEET, MEMBER_SHEET])
-def test_a_missing_sheet_is_named(missing):
-    present = tuple(name for name in (HOUSEHOLD_SHEET, MEMBER_SHEET) if name != missing)
-    with pytest.raises(ImportFileError) as raised:
-        read_workbook(build(sheets=present))
-    assert raised.value.message == f"文件中没有“{missing}”工作表，请使用系统提供的导入模板。"
+@pytest.mark.parametrize("alone", [HOUSEHOLD_SHEET, MEMBER_SHEET])
+def test_either_sheet_is_read_on_its_own(alone):
+    """A corrected 户台账 or 成员台账 is uploaded back on its own (issue 18)."""
+    parsed = read_workbook(build(sheets=(alone,)))
+    assert parsed.errors == []
+    assert (len(parsed.households), len(parsed.members)) == ((1, 0) if alone == HOUSEHOLD_SHEET else (0, 1))
 
 
-def test_both_missing_sheets_are_named():
+def test_a_file_with_neither_sheet_names_both():
     def rename(workbook):
         workbook[HOUSEHOLD_SHEET].title = "Sheet1"
         workbook[MEMBER_SHEET].title = "Sheet2"
 
     with pytest.raises(ImportFileError) as raised:
         read_workbook(build(edit=rename))
-    assert raised.value.message == "文件中没有“户信息”、“成员信息”工作表，请使用系统提供的导入模板。"
+    assert raised.value.message == "文件中没有“户信息”或“成员信息”工作表，请使用系统提供的导入模板或系统导出的台账。"
+
+
+def test_a_masked_id_number_says_why_it_cannot_be_matched():
+    masked = id_number(3)[:6] + "********" + id_number(3)[-4:]
+    errors = member_errors(**{"证件号码*": masked})
+    assert errors == [importing.ID_MASKED]
 
 
 def test_a_missing_required_header_is_named():
