@@ -467,6 +467,10 @@ class Objection(models.Model):
                 name="objection_resolved_with_resolution",
             ),
         ]
+        indexes = [
+            # The approval queue's oldest open objections, read in order and stopped early.
+            models.Index(fields=["raised_on", "id"], condition=Q(status="open"), name="objection_open_oldest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.raised_on} {self.content[:20]}"

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -51,6 +51,7 @@ from exits.models import (
     PriorExit,
     SpecialSituation,
     Step,
+    StepRecord,
 )
 from households.exports import ledger_region_names
 from households.models import ExitStatus, Household, Member, Relationship
@@ -60,6 +61,7 @@ from households.selectors import region_filter_choices
 PAGE_SIZE = 20
 # Open objections the approval queue lists; the case list filters the rest.
 OBJECTIONS_SHOWN = 10
+OBJECTION_COUNT_CAP = 100
 
 
 def _case_for_user(request, pk) -> ExitCase:
@@ -501,7 +503,14 @@ def approval_queue(request):
     cases = (
         selectors.case_list(user=request.user)
         .filter(current_step=Step.APPROVE)
-        .prefetch_related("criteria", "steps", "objections", "household__special_situations")
+        .prefetch_related(
+            "criteria",
+            # What the approval gates and the separation of duties read: the standing step
+            # records and the open objections (exits.gates), not every record since enrolment.
+            Prefetch("steps", queryset=StepRecord.objects.filter(is_reset=False)),
+            Prefetch("objections", queryset=Objection.objects.filter(status=ObjectionStatus.OPEN)),
+            "household__special_situations",
+        )
     )
     if campaign:
         cases = cases.filter(campaign=campaign)
@@ -528,7 +537,9 @@ def approval_queue(request):
             "rows": rows,
             "campaign": campaign,
             "open_objections": open_objections[:OBJECTIONS_SHOWN],
-            "open_objection_count": objections.count(),
+            # Counted up to the cap (the index stops there): "100+" says enough.
+            "open_objection_count": objections.order_by()[: OBJECTION_COUNT_CAP + 1].count(),
+            "objection_count_cap": OBJECTION_COUNT_CAP,
         },
     )
 

@@ -106,3 +106,14 @@ def test_the_approval_queue_counts_its_cases_and_bounds_the_objections(client, m
     more = [a for a in elements(response, "a") if a.attrs.get("data-testid") == "objections-more"]
     assert more and "notice=objected" in more[0].attrs["href"]
     assert Objection.objects.filter(status=ObjectionStatus.OPEN).count() == 5
+
+
+def test_the_approval_queue_counts_objections_up_to_its_cap(client, monkeypatch, in_notice, tom, carol):
+    monkeypatch.setattr(views, "OBJECTIONS_SHOWN", 2)
+    monkeypatch.setattr(views, "OBJECTION_COUNT_CAP", 3)
+    for case in in_notice:
+        services.objection_add(by=tom, case=case, content="该户收入不实", raised_by_name="群众")
+    client.force_login(carol)
+    response = client.get("/exits/approvals/")
+    assert element(response, "span", data_testid="objection-count").text == "3+"
+    assert "查看全部异议所在的案件" in element(response, "a", data_testid="objections-more").text
