@@ -123,6 +123,9 @@ TEMPLATES = [
     },
 ]
 
+# Django's form templates, with <select> written in Python (core/forms_renderer.py).
+FORM_RENDERER = "core.forms_renderer.FormRenderer"
+
 # --- Database ---------------------------------------------------------------
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
