@@ -46,7 +46,7 @@ from exits.models import (
     Step,
 )
 from exits.selectors import NoticeState, barred_q, notice_q, situations_to_investigate
-from households.idnumbers import MOBILE_RE, parse_id_number
+from households.idnumbers import MOBILE_RE, id_number_passes, parse_id_number
 from households.models import Household, LabourSkill, Member, Relationship
 from monitoring.models import OPEN_STAGES, Measure, MonitoringCase, Stage
 
@@ -444,6 +444,8 @@ def _bad_id_group(members: QuerySet, *, today: datetime.date, member_row) -> Tod
     query, two columns) and checks them here; it is meant for a village."""
     bad = []
     for pk, number in members.values_list("pk", "id_number").order_by("household__number", "pk").iterator():
+        if id_number_passes(number, today=today):
+            continue
         try:
             parse_id_number(number, today=today)
         except ValidationError:

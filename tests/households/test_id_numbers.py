@@ -8,9 +8,11 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import given
+from hypothesis import strategies as st
 
 from households import services
-from households.idnumbers import mask_id_number, mask_phone, normalize_id_number, parse_id_number
+from households.idnumbers import id_number_passes, mask_id_number, mask_phone, normalize_id_number, parse_id_number
 from households.models import Member
 from tests.households.conftest import household_data, member_data
 
@@ -166,3 +168,35 @@ def test_it_masks_a_mobile_number_to_first_three_and_last_four():
 
 def test_it_masks_nothing_into_nothing():
     assert (mask_id_number(""), mask_phone("")) == ("", "")
+
+
+# --- the quick check of stored numbers (dashboards.todo) ----------------------------------------
+
+_TODAY = datetime.date(2026, 12, 7)
+
+
+def _verdict(number: str) -> bool:
+    try:
+        parse_id_number(number, today=_TODAY)
+    except ValidationError:
+        return False
+    return True
+
+
+@given(
+    st.one_of(
+        # Valid numbers, then each disturbed: a digit, the check digit, the date, the length.
+        st.builds(
+            lambda region, day, serial: region + day.strftime("%Y%m%d") + f"{serial:03d}",
+            st.sampled_from(["610902", "110101", "990000", "000000", "6109O2"]),
+            st.dates(datetime.date(1890, 1, 1), datetime.date(2030, 12, 31)),
+            st.integers(0, 999),
+        ).flatmap(lambda body: st.sampled_from([body + c for c in "0123456789Xx"])),
+        st.text(alphabet="0123456789Xx ", min_size=15, max_size=19),
+    )
+)
+def test_the_quick_check_never_passes_a_number_the_full_check_refuses(number):
+    if id_number_passes(number, today=_TODAY):
+        assert _verdict(number), number
+    elif number == number.upper() and number.strip() == number and _verdict(number):
+        raise AssertionError(f"{number}: the full check passes a normalised number the quick one refuses")
