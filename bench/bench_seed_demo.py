@@ -2,7 +2,6 @@
 under 10 minutes, with their audit rows (issue: foundation, point 11)."""
 
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -13,10 +12,14 @@ import psycopg2
 ROOT = Path(__file__).resolve().parent.parent
 HOUSEHOLDS = int(os.environ.get("BENCH_HOUSEHOLDS", "300000"))
 LIMIT_SECONDS = 600
+LIMIT_RSS_MB = 400
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/povertyexit_bench")
 
 NAME = "seed_demo (city scale)"
-TARGET = f"`seed_demo --households {HOUSEHOLDS:,}` on PostgreSQL in < {LIMIT_SECONDS // 60} min"
+TARGET = (
+    f"`seed_demo --households {HOUSEHOLDS:,}` on PostgreSQL in < {LIMIT_SECONDS // 60} min, "
+    f"peak memory ≤ {LIMIT_RSS_MB} MB"
+)
 
 
 def _recreate_database(url: str) -> None:
@@ -37,14 +40,18 @@ def run() -> dict:
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
     subprocess.run([*manage, "load_regions"], env=env, check=True, stdout=subprocess.DEVNULL)
     started = time.monotonic()
-    subprocess.run(
-        [*manage, "seed_demo", "--households", str(HOUSEHOLDS), "--seed", "1"],
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
+    seed = subprocess.Popen(
+        [*manage, "seed_demo", "--households", str(HOUSEHOLDS), "--seed", "1"], env=env, stdout=subprocess.DEVNULL
     )
+    # The seed's own peak (wait4 reports that child alone): RUSAGE_CHILDREN would be the
+    # largest of every child this process ever waited for, gunicorn and locust included
+    # when `make bench` ran the load benchmark first.
+    _pid, status, usage = os.wait4(seed.pid, 0)
+    seed.returncode = os.waitstatus_to_exitcode(status)
+    if seed.returncode:
+        raise subprocess.CalledProcessError(seed.returncode, seed.args)
     elapsed = time.monotonic() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak_mb = usage.ru_maxrss / 1024
     with psycopg2.connect(DATABASE_URL) as conn, conn.cursor() as cursor:
         counts = {}
         for table in ("households_household", "households_member", "households_historicalmember"):
@@ -52,7 +59,7 @@ def run() -> dict:
             counts[table] = cursor.fetchone()[0]
     members = counts["households_member"]
     return {
-        "passed": elapsed < LIMIT_SECONDS and counts["households_household"] == HOUSEHOLDS,
+        "passed": elapsed < LIMIT_SECONDS and peak_mb <= LIMIT_RSS_MB and counts["households_household"] == HOUSEHOLDS,
         "summary": (
             f"{HOUSEHOLDS:,} households, {members:,} members (+ history) in {elapsed:.0f} s "
             f"({(HOUSEHOLDS + members) / elapsed:,.0f} rows/s), peak RSS {peak_mb:.0f} MB"
