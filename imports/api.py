@@ -48,7 +48,8 @@ class CountsSerializer(serializers.Serializer):
     updated = serializers.IntegerField()
     unchanged = serializers.IntegerField()
     rejected = serializers.IntegerField(help_text="有错误的行")
-    held = serializers.IntegerField(help_text="本行无错误，但同户其他行有错误，随户未导入")
+    # Kinds whose rows have no households to hold them back (the sector lists) leave it out.
+    held = serializers.IntegerField(default=0, help_text="本行无错误，但同户其他行有错误，随户未导入")
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
