@@ -6,14 +6,15 @@ most 1.5× that floor, all three.
 
 Runs in-process on the benchmark database (``BENCH_DATABASE_URL``), created, migrated and
 topped up to ``BENCH_HOUSEHOLDS`` households as ``bench_household_list`` does, with the
-exit cases ``bench_scans`` enrols (its helper: the 2020 demo campaign with at least
+exit cases ``bench_scans`` enrols (its helper: the current demo campaign with at least
 ``BENCH_EXIT_CASES`` cases at every step).
 
-The day is fixed at ``TODAY`` (2020-10-28, during the campaign): the village deadline has
+The day is fixed at ``TODAY``, the day the demo campaign was made for
+(``exits.demo.campaign_today``; its deadlines sit around it): the village deadline has
 passed (overdue numbers), the town's and the county's are within the scan's horizon, so
 ``exits.scans.overdue_scan(today=TODAY)`` — run first, as the scheduled job would — leaves
-open 进度滞后 (at-risk) alerts to count. On the real date every level is overdue and
-nothing is at risk, which would leave the alert half of the table empty.
+open 进度滞后 (at-risk) alerts to count. Fixed, so a database seeded last month measures
+the same as one seeded today (until 2026-12 the campaign was 2020's and the day 2020-10-28).
 
 App path: ``dashboards.deadlines.deadline_progress`` (the numbers of the table). For
 information, the rest of ``deadline_context`` (``deadline_burndown`` and
@@ -57,7 +58,7 @@ import bench_scans  # noqa: E402 - the exit cases at city scale
 RUNS = max(15, int(os.environ.get("BENCH_RUNS", "21")))
 WARMUP = 3
 MAX_RATIO = 1.5
-TODAY = datetime.date(2020, 10, 28)
+TODAY: datetime.date  # set by run(): exits.demo.campaign_today
 CITY_USER = "supervisor"
 COUNTY_USER, COUNTY_CODE = "county", "610902000000"
 
@@ -283,12 +284,14 @@ def run() -> dict:
     bench_household_list._setup_django()
     from django.db import connection
 
-    from exits.demo import demo_campaign
+    from exits.demo import campaign_today, demo_campaign
     from exits.scans import overdue_scan
     from notifications.models import Alert, AlertKind
 
     cases = bench_scans._ensure_exit_cases()
     campaign = demo_campaign()
+    global TODAY
+    TODAY = campaign_today(campaign)
     # The alerts as the scheduled scan leaves them on TODAY: village steps overdue, town
     # and county steps at risk.
     overdue_scan(today=TODAY)

@@ -6,7 +6,7 @@ counts independent of size (the same count at 300k as in the tests' handful).
 
 Runs in-process on the benchmark database (``BENCH_DATABASE_URL``), which
 ``bench_seed_demo`` fills; if it holds fewer households it is topped up with
-``seed_demo``. Exit cases are enrolled (demo cases at every step of the 2020 campaign)
+``seed_demo``. Exit cases are enrolled (demo cases at every step of the current campaign)
 until there are ``BENCH_EXIT_CASES``; if the registry has too few unexited households
 for that, some exited ones are set back to 未脱贫 first — in this database only.
 """
@@ -65,7 +65,7 @@ def _setup_django() -> None:
 
 
 def _ensure_exit_cases() -> int:
-    from exits.demo import demo_campaign, seed_exit_cases
+    from exits.demo import demo_campaign, seed_current_cases
     from exits.models import ExitCase
     from households.models import ExitStatus, Household
 
@@ -74,7 +74,7 @@ def _ensure_exit_cases() -> int:
     if have < EXIT_CASES:
         enrolled = ExitCase.objects.filter(campaign=campaign).values("household_id")
         eligible = (
-            Household.objects.filter(exit_status=ExitStatus.NOT_EXITED, identification_year__lt=2020)
+            Household.objects.filter(exit_status=ExitStatus.NOT_EXITED, identification_year__lt=campaign.year)
             .exclude(pk__in=enrolled)
             .count()
         )
@@ -82,13 +82,13 @@ def _ensure_exit_cases() -> int:
         if short > 0:
             # This database only: set some exited households back to 未脱贫 so there are enough to enrol.
             ids = list(
-                Household.objects.filter(exit_status=ExitStatus.EXITED, identification_year__lt=2020)
+                Household.objects.filter(exit_status=ExitStatus.EXITED, identification_year__lt=campaign.year)
                 .exclude(pk__in=enrolled)
                 .order_by("pk")
                 .values_list("pk", flat=True)[:short]
             )
             Household.objects.filter(pk__in=ids).update(exit_status=ExitStatus.NOT_EXITED, exit_year=None)
-        seed_exit_cases(share=1.0, seed=7)
+        seed_current_cases(share=1.0, seed=7)
     return ExitCase.objects.filter(campaign=campaign).count()
 
 

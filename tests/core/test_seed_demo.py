@@ -7,6 +7,7 @@ back when the module is done. Each test only reads.
 
 import json
 from collections import Counter
+from datetime import date, timedelta
 from io import StringIO
 
 import pytest
@@ -15,6 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from stdnum.cn import ric
 
 from accounts.demo import DEMO_PASSWORD
@@ -202,3 +204,55 @@ def test_every_demo_household_passes_the_registry_rules_unchanged(demo):
             household.refresh_from_db()
             services.household_update(by=admin, household=household, data={}, members=None, version=household.version)
         transaction.set_rollback(True)
+
+
+def test_it_keeps_the_2020_campaign_as_finished_history(demo):
+    """The seed's campaign, with its real deadlines, is over: every case in it exited in
+    2020 with all eight steps on record, and it is no longer the current campaign."""
+    from exits.models import Campaign, CaseStatus, ExitCase, StepRecord
+
+    history = Campaign.objects.get(year=2020)
+    assert not history.is_active
+    assert (history.village_deadline, history.marking_deadline) == (date(2020, 10, 20), date(2020, 11, 20))
+    cases = ExitCase.objects.filter(campaign=history)
+    assert cases.exists()
+    assert set(cases.values_list("status", flat=True)) == {CaseStatus.EXITED}
+    assert {d.year for d in cases.values_list("exited_on", flat=True)} == {2020}
+    steps = StepRecord.objects.filter(case__campaign=history, is_reset=False)
+    assert steps.count() == 8 * cases.count()
+    assert {d.year for d in steps.values_list("completed_at", flat=True)} == {2020}
+    assert set(Household.objects.filter(exit_cases__campaign=history).values_list("exit_year", flat=True)) == {2020}
+
+
+def test_it_runs_a_current_campaign_around_the_day_it_is_made(demo):
+    """Whatever day the demo is made, its current campaign is in progress: the village
+    deadline has just passed, the town's, the county's and the marking's are ahead, and
+    cases wait at every step, none done after today."""
+    from exits.models import DONE, Step, StepRecord
+    from exits.selectors import current_campaign
+
+    today = timezone.localdate()
+    campaign = current_campaign()
+    assert campaign.year == today.year
+    assert campaign.village_deadline < today < campaign.town_deadline
+    assert campaign.county_deadline > today and campaign.marking_deadline > today
+    cases = campaign.cases.all()
+    # (A few hundred households give a few dozen cases: not every step is sure to have one.)
+    steps = set(cases.values_list("current_step", flat=True))
+    assert len(steps) >= 3 and DONE in steps and steps & {Step.VERIFY, Step.APPRAISE}, steps
+    assert cases.filter(status="exited").exists() and cases.filter(status="in_progress").exists()
+    done = StepRecord.objects.filter(case__campaign=campaign)
+    assert done.exists()
+    assert all(
+        today - timedelta(days=40) <= timezone.localtime(at).date() <= today
+        for at in done.values_list("completed_at", flat=True)
+    )
+    # A household is in one campaign at a time.
+    assert not cases.filter(household__exit_cases__campaign__year=2020).exists()
+
+
+def test_its_registry_has_an_income_ledger_for_the_current_campaign(demo):
+    from households.models import IncomeRecord
+
+    year = timezone.localdate().year
+    assert IncomeRecord.objects.filter(year=year).count() == Household.objects.count()

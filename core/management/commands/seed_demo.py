@@ -56,7 +56,8 @@ class Command(BaseCommand):
         exits = seed_exit_cases(seed=seed)
         analyze(ExitCase, CriterionCheck, StepRecord, Objection, PriorExit, Household)
         self.stdout.write(
-            f"  已生成 {exits['cases']} 个退出案件（{time.monotonic() - started:.0f} 秒）；正在运行系统监测…"
+            f"  已生成 {exits['cases']} 个本年度退出案件、{exits['history']} 个 2020 年度已退出案件"
+            f"（{time.monotonic() - started:.0f} 秒）；正在运行系统监测…"
         )
         monitored = seed_monitoring(seed=seed)
         analyze(MonitoringCase, Finding, ResponsibleUnit, Measure, Alert)
@@ -65,7 +66,7 @@ class Command(BaseCommand):
         elapsed = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
-                f"演示数据：{result['households']} 户、{result['members']} 人、{exits['cases']} 个退出案件、"
+                f"演示数据：{result['households']} 户、{result['members']} 人、{exits['cases'] + exits['history']} 个退出案件、"
                 f"{monitored['opened']} 个新监测对象，"
                 f"用时 {elapsed:.1f} 秒。"
             )
