@@ -24,7 +24,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -87,8 +87,7 @@ def _days(day: datetime.date | None, today: datetime.date) -> int | None:
 
 
 def _head_name():
-    head = Member.objects.filter(household_id=OuterRef("household_id"), relationship=Relationship.HEAD)
-    return Subquery(head.values("name")[:1])
+    return F("household__head_name")
 
 
 def _group(key, title, queryset: QuerySet, url: str, row, *, deadline=None, today) -> TodoGroup:

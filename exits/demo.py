@@ -103,10 +103,7 @@ def demo_campaign(today: datetime.date | None = None) -> Campaign:
         defaults={
             "name": f"{today.year}年度贫困户退出",
             "income_line": POVERTY_LINES[max(POVERTY_LINES)],
-            **{
-                f"{level}_deadline": today + datetime.timedelta(days=days)
-                for level, days in CURRENT_DEADLINES.items()
-            },
+            **{f"{level}_deadline": today + datetime.timedelta(days=days) for level, days in CURRENT_DEADLINES.items()},
             "step_levels": dict(DEFAULT_STEP_LEVELS),
         },
     )
@@ -123,8 +120,16 @@ def history_timeline() -> Timeline:
     return Timeline(
         enrolled=day(2020, 10, 1),
         certified=day(2020, 10, 5),
-        steps={1: day(2020, 10, 8), 2: day(2020, 10, 15), 3: day(2020, 10, 23), 4: day(2020, 10, 28),
-               5: day(2020, 11, 6), 6: day(2020, 11, 7), 7: day(2020, 11, 9), 8: day(2020, 11, 16)},  # fmt: skip
+        steps={
+            1: day(2020, 10, 8),
+            2: day(2020, 10, 15),
+            3: day(2020, 10, 23),
+            4: day(2020, 10, 28),
+            5: day(2020, 11, 6),
+            6: day(2020, 11, 7),
+            7: day(2020, 11, 9),
+            8: day(2020, 11, 16),
+        },  # fmt: skip
         notice_started=day(2020, 10, 29),
         objection=day(2020, 11, 2),
         stops={DONE: 1},
@@ -246,9 +251,7 @@ def _seed_chunk(campaign, timeline, chunk, rng, users, *, only_met: bool) -> int
     registry = load_registry_data([pk for pk, _village in chunk], year=campaign.year)
     results_of = {pk: measure(campaign, registry[pk]) for pk, _village in chunk}
     if only_met:
-        chunk = [
-            row for row in chunk if all(m.result == CriterionResult.MET for m in results_of[row[0]].values())
-        ]
+        chunk = [row for row in chunk if all(m.result == CriterionResult.MET for m in results_of[row[0]].values())]
     certifiers = users["certifiers"]
     now = timezone.now()
     case_ids = allocate_ids(ExitCase, len(chunk))

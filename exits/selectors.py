@@ -7,7 +7,7 @@ import datetime
 
 import django_filters
 from django.db import models
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, prefetch_related_objects
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, prefetch_related_objects
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -30,7 +30,7 @@ from exits.models import (
     Step,
     StepRecord,
 )
-from households.models import ExitStatus, Household, Member, Relationship
+from households.models import ExitStatus, Household, Member
 from households.search import IdSearchFilterMixin
 from households.selectors import RegionChoiceFilter, search_households
 
@@ -99,13 +99,12 @@ def case_list(*, user: User) -> QuerySet[ExitCase]:
     subquery, never a join grouped over the scope: PostgreSQL works them out only for
     the rows a page keeps (after ORDER BY … LIMIT), so a page of 20 costs the same at
     2,000 and at 300,000 households (issue 17)."""
-    head = Member.objects.filter(household_id=OuterRef("household_id"), relationship=Relationship.HEAD)
     criteria = CriterionCheck.objects.filter(case_id=OuterRef("pk"))
     return (
         ExitCase.objects.visible_to(user)
         .select_related("campaign", "household", "village")
         .annotate(
-            head_name=Subquery(head.values("name")[:1]),
+            head_name=F("household__head_name"),
             member_count=_count_of(Member.objects.filter(household_id=OuterRef("household_id")), "household_id"),
             failing_count=_count_of(criteria.exclude(result=CriterionResult.MET), "case_id"),
             uncertified_count=_count_of(criteria.filter(certified_at__isnull=True), "case_id"),

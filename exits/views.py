@@ -54,7 +54,7 @@ from exits.models import (
     StepRecord,
 )
 from households.exports import ledger_region_names
-from households.models import ExitStatus, Household, Member, Relationship
+from households.models import ExitStatus, Household, Relationship
 from households.search import search_redirect
 from households.selectors import region_filter_choices
 
@@ -216,15 +216,10 @@ def case_enrol(request):
         .prefetch_related("special_situations")
         .order_by("number")
     )
-    heads = dict(
-        Member.objects.filter(household__in=candidates, relationship=Relationship.HEAD).values_list(
-            "household_id", "name"
-        )
-    )
     rows = [
         {
             "household": household,
-            "head_name": heads.get(household.pk, ""),
+            "head_name": household.head_name or "",
             "refusals": services.enrolment_refusals(campaign, household, enrolled=False)
             if household.identification_year == campaign.year or household.lost_contact or household.released_prisoner
             else [],

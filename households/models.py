@@ -93,8 +93,13 @@ class Household(models.Model):
     version = models.PositiveIntegerField(_("版本"), default=1)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    # The 户主's name, kept by database triggers on the member table (households.triggers)
+    # whatever path writes a member: lists, searches and counts read it from the
+    # household row and its index instead of looking up each household's members.
+    # Derived, so never edited and not in the 变更记录 (the member's own history has it).
+    head_name = models.CharField(_("户主姓名"), max_length=50, null=True, blank=True, editable=False)
 
-    history = HistoricalRecords(verbose_name=_("户变更记录"), excluded_fields=["version"])
+    history = HistoricalRecords(verbose_name=_("户变更记录"), excluded_fields=["version", "head_name"])
     # How the 变更记录 panel shows these fields: phones masked like everywhere else (§9).
     HISTORY_DISPLAY = {
         "phone": lambda v: mask_phone(v),
@@ -132,11 +137,12 @@ class Household(models.Model):
         ]
         indexes = [
             # A region's households by exit status (未脱贫 and the like), read from the
-            # index alone (the id is in it): the list's most used filter, and the count
-            # of a search that narrows them further (bench/bench_pages.py).
+            # index alone (the id and the 户主 are in it): the list's most used filter,
+            # and the count of a 户主 search that narrows them further (bench/bench_pages.py).
             models.Index(
                 fields=["exit_status", "village", "id"],
                 opclasses=["varchar_pattern_ops", "varchar_pattern_ops", "int8_ops"],
+                include=["head_name"],
                 name="household_status_village",
             ),
         ]

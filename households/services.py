@@ -489,6 +489,7 @@ def household_create(*, by: User, data: dict, members: list[dict]) -> Household:
     household._history_user = by
     _save(household, errors)
     _members_write(household, {i: (None, member_data) for i, member_data in cleaned.items()}, by=by, errors=errors)
+    household.refresh_from_db(fields=["head_name"])  # set by the members' trigger (households.triggers)
     return household
 
 

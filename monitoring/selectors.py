@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import django_filters
 from django.db import connection
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from households.models import Member, Relationship
 from households.search import IdSearchFilterMixin
 from households.selectors import RegionChoiceFilter, search_households
 from monitoring.models import Category, Channel, MonitoringCase, RiskType, Stage
 
 
 def case_list(*, user: User) -> QuerySet[MonitoringCase]:
-    head = Member.objects.filter(household_id=OuterRef("household_id"), relationship=Relationship.HEAD)
     return (
         MonitoringCase.objects.visible_to(user)
         .select_related("household", "village")
-        .annotate(head_name=Subquery(head.values("name")[:1]))
+        .annotate(head_name=F("household__head_name"))
     )
 
 

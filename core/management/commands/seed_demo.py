@@ -66,7 +66,8 @@ class Command(BaseCommand):
         elapsed = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
-                f"演示数据：{result['households']} 户、{result['members']} 人、{exits['cases'] + exits['history']} 个退出案件、"
+                f"演示数据：{result['households']} 户、{result['members']} 人、"
+                f"{exits['cases'] + exits['history']} 个退出案件、"
                 f"{monitored['opened']} 个新监测对象，"
                 f"用时 {elapsed:.1f} 秒。"
             )
