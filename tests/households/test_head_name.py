@@ -34,25 +34,19 @@ def stored() -> dict[int, str | None]:
 
 
 def test_the_registry_service_sets_it_and_returns_it(alice):
-    household = services.household_create(
-        by=alice, data=household_data(), members=[member_data(), spouse_data()]
-    )
+    household = services.household_create(by=alice, data=household_data(), members=[member_data(), spouse_data()])
     assert household.head_name == "王建国"
     assert Household.objects.get(pk=household.pk).head_name == "王建国"
 
 
 def test_a_swap_of_head_and_spouse_through_the_service_names_the_new_head(alice):
-    household = services.household_create(
-        by=alice, data=household_data(), members=[member_data(), spouse_data()]
-    )
+    household = services.household_create(by=alice, data=household_data(), members=[member_data(), spouse_data()])
     head, spouse = household.members.order_by("id")
     rows = [
         {**member_data(), "id": head.pk, "id_number": head.id_number, "relationship": "spouse"},
         {**spouse_data(), "id": spouse.pk, "id_number": spouse.id_number, "relationship": "head"},
     ]
-    updated = services.household_update(
-        by=alice, household=household, data={}, members=rows, version=household.version
-    )
+    updated = services.household_update(by=alice, household=household, data={}, members=rows, version=household.version)
     assert updated.head_name == "张秀兰"
     assert stored() == heads_by_members()
 
@@ -65,9 +59,7 @@ def test_a_household_without_a_head_has_none():
 
 def test_bulk_inserts_and_queryset_updates_keep_it():
     households = HouseholdFactory.create_batch(3)
-    Member.objects.bulk_create(
-        [MemberFactory.build(household=h, name=f"户主{i}") for i, h in enumerate(households)]
-    )
+    Member.objects.bulk_create([MemberFactory.build(household=h, name=f"户主{i}") for i, h in enumerate(households)])
     assert [Household.objects.get(pk=h.pk).head_name for h in households] == ["户主0", "户主1", "户主2"]
     Member.objects.filter(household=households[1]).update(name="改名")
     Member.objects.filter(household=households[2]).update(relationship=Relationship.OTHER)
