@@ -24,7 +24,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -48,6 +48,7 @@ from exits.models import (
 from exits.selectors import NoticeState, barred_q, notice_q, situations_to_investigate
 from households.idnumbers import MOBILE_RE, id_number_passes, parse_id_number
 from households.models import Household, LabourSkill, Member, Relationship
+from households.selectors import household_head_name
 from monitoring.models import OPEN_STAGES, Measure, MonitoringCase, Stage
 
 ROWS = 5  # rows shown per group; the group's link leads to all of them
@@ -86,10 +87,6 @@ def _days(day: datetime.date | None, today: datetime.date) -> int | None:
     return (day - today).days if day else None
 
 
-def _head_name():
-    return F("household__head_name")
-
-
 def _group(key, title, queryset: QuerySet, url: str, row, *, deadline=None, today) -> TodoGroup:
     """Count the queryset, turn its first ``ROWS`` into rows."""
     count = queryset.count()
@@ -119,7 +116,7 @@ def exit_step_groups(*, user: User, campaign: Campaign, steps, today: datetime.d
         ExitCase.objects.visible_to(user)
         .filter(campaign=campaign)
         .select_related("household", "village")
-        .annotate(head_name=_head_name())
+        .annotate(head_name=household_head_name())
         .order_by("village_id", "household__number")
     )
     # Not the cases this person may not do (separation of duties): someone else's work.
@@ -151,7 +148,7 @@ def notice_publish_group(*, user: User, campaign: Campaign, today: datetime.date
         .filter(campaign=campaign)
         .filter(notice_q(NoticeState.UNPUBLISHED, [campaign], today=today))
         .select_related("household", "village")
-        .annotate(head_name=_head_name())
+        .annotate(head_name=household_head_name())
         .order_by("village_id", "household__number")
     )
     url = _list_url(campaign, notice=NoticeState.UNPUBLISHED)
@@ -292,7 +289,7 @@ def monitoring_groups(*, user: User, stages, today: datetime.date) -> list[TodoG
             MonitoringCase.objects.visible_to(user)
             .filter(stage=stage)
             .select_related("household", "village")
-            .annotate(head_name=_head_name())
+            .annotate(head_name=household_head_name())
             .order_by("response_due", "pk")
         )
 

@@ -7,7 +7,7 @@ import datetime
 
 import django_filters
 from django.db import models
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, prefetch_related_objects
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, prefetch_related_objects
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -32,7 +32,7 @@ from exits.models import (
 )
 from households.models import ExitStatus, Household, Member
 from households.search import IdSearchFilterMixin
-from households.selectors import RegionChoiceFilter, search_households
+from households.selectors import RegionChoiceFilter, household_head_name, search_households
 
 
 def overdue_q(campaigns: list[Campaign], *, today: datetime.date | None = None) -> Q:
@@ -104,7 +104,7 @@ def case_list(*, user: User) -> QuerySet[ExitCase]:
         ExitCase.objects.visible_to(user)
         .select_related("campaign", "household", "village")
         .annotate(
-            head_name=F("household__head_name"),
+            head_name=household_head_name(),
             member_count=_count_of(Member.objects.filter(household_id=OuterRef("household_id")), "household_id"),
             failing_count=_count_of(criteria.exclude(result=CriterionResult.MET), "case_id"),
             uncertified_count=_count_of(criteria.filter(certified_at__isnull=True), "case_id"),

@@ -49,6 +49,14 @@ def household_list(*, user) -> QuerySet[Household]:
     )
 
 
+def household_head_name(through: str = "household_id") -> Subquery:
+    """The 户主's name of the household a row belongs to (exit and monitoring cases), for
+    ``annotate``: a correlated lookup by primary key that PostgreSQL runs only for the rows
+    a page keeps. A join (``F("household__head_name")``) would stay in the list's COUNT,
+    joining every household of the scope to count the cases."""
+    return Subquery(Household.objects.filter(pk=OuterRef(through)).values("head_name")[:1])
+
+
 def household_get(*, user, pk: int) -> Household:
     """One household the user may see (raises Household.DoesNotExist otherwise)."""
     return household_list(user=user).get(pk=pk)

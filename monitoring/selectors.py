@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import django_filters
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from households.search import IdSearchFilterMixin
-from households.selectors import RegionChoiceFilter, search_households
+from households.selectors import RegionChoiceFilter, household_head_name, search_households
 from monitoring.models import Category, Channel, MonitoringCase, RiskType, Stage
 
 
@@ -18,7 +18,7 @@ def case_list(*, user: User) -> QuerySet[MonitoringCase]:
     return (
         MonitoringCase.objects.visible_to(user)
         .select_related("household", "village")
-        .annotate(head_name=F("household__head_name"))
+        .annotate(head_name=household_head_name())
     )
 
 
