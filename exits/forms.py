@@ -83,18 +83,23 @@ class CrossCheckForm(StepForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Villages and towns of the same county, other than the household's own.
-        county = self.case.village_id[:6]
-        own_town = self.case.village_id[:9]
-        units = (
-            Region.objects.filter(code__startswith=county, level__in=[Region.Level.TOWN, Region.Level.VILLAGE])
-            .exclude(code__startswith=own_town)
-            .order_by("code")
-            .values_list("code", "name", "level")
+        self.fields["checking_unit"].choices = cross_check_unit_choices(
+            county=self.case.village_id[:6], own_town=self.case.village_id[:9]
         )
-        self.fields["checking_unit"].choices = [("", _("请选择"))] + [
-            (code, f"{'　' if level == Region.Level.VILLAGE else ''}{name}") for code, name, level in units
-        ]
         self.fields["checking_unit"].widget.attrs["class"] = "form-select"
+
+
+def cross_check_unit_choices(*, county: str, own_town: str | None = None) -> list[tuple[str, str]]:
+    """Where a 交叉检查 team can come from: the towns of ``county`` with their villages
+    indented under them, leaving out ``own_town`` (the case page's household's, or the
+    town official's own in the batch panel). The service decides for each case."""
+    units = Region.objects.filter(code__startswith=county, level__in=[Region.Level.TOWN, Region.Level.VILLAGE])
+    if own_town:
+        units = units.exclude(code__startswith=own_town)
+    return [("", _("请选择"))] + [
+        (code, f"{'　' if level == Region.Level.VILLAGE else ''}{name}")
+        for code, name, level in units.order_by("code").values_list("code", "name", "level")
+    ]
 
 
 class ReviewForm(StepForm):

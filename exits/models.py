@@ -236,6 +236,8 @@ CRITERION_SECTOR = {
     Criterion.MEDICAL: Sector.HEALTH,
     Criterion.WATER: Sector.WATER,
 }
+# …and the criterion each department certifies (one each).
+SECTOR_CRITERION = {sector: criterion for criterion, sector in CRITERION_SECTOR.items()}
 
 
 class CriterionResult(models.TextChoices):

@@ -34,6 +34,7 @@ from exits.models import (
     CRITERION_SECTOR,
     DONE,
     REVIEWS,
+    SECTOR_CRITERION,
     Attachment,
     Campaign,
     CaseStatus,
@@ -157,6 +158,7 @@ class BatchOutcome:
     case: ExitCase | None = None
     error: str = ""
     gates: list[str] = field(default_factory=list)  # the gates that block it, by name
+    head_name: str = ""  # the household's 户主, so a result table names the family
 
     @property
     def ok(self) -> bool:
@@ -168,11 +170,19 @@ def cases_enrol(*, by: User, campaign: Campaign, households: Iterable[Household]
     outcomes = []
     for household in households:
         try:
-            outcomes.append(BatchOutcome(household.number, case_enrol(by=by, campaign=campaign, household=household)))
+            outcomes.append(
+                BatchOutcome(
+                    household.number,
+                    case_enrol(by=by, campaign=campaign, household=household),
+                    head_name=household.head_name or "",
+                )
+            )
         except ExitError as error:
-            outcomes.append(BatchOutcome(household.number, error="；".join(error.all_messages)))
+            outcomes.append(
+                BatchOutcome(household.number, error="；".join(error.all_messages), head_name=household.head_name or "")
+            )
         except ExitConflict as conflict:
-            outcomes.append(BatchOutcome(household.number, error=conflict.message))
+            outcomes.append(BatchOutcome(household.number, error=conflict.message, head_name=household.head_name or ""))
     return outcomes
 
 
@@ -562,16 +572,39 @@ def steps_complete(*, by: User, cases: Iterable[ExitCase], step: int, data: dict
     """Batch: complete ``step`` for many cases; each succeeds or fails on its own."""
     outcomes = []
     for case in cases:
-        label = case.household.number
+        label, head = case.household.number, case.household.head_name or ""
         try:
             step_complete(by=by, case=case, step=step, data=data)
-            outcomes.append(BatchOutcome(label, case))
+            outcomes.append(BatchOutcome(label, case, head_name=head))
         except ExitError as error:
             outcomes.append(
-                BatchOutcome(label, case, error="；".join(error.all_messages), gates=getattr(error, "gates", []))
+                BatchOutcome(
+                    label, case, error="；".join(error.all_messages), gates=getattr(error, "gates", []), head_name=head
+                )
             )
         except ExitConflict as conflict:
-            outcomes.append(BatchOutcome(label, case, error=conflict.message))
+            outcomes.append(BatchOutcome(label, case, error=conflict.message, head_name=head))
+    return outcomes
+
+
+def criteria_certify(*, by: User, cases: Iterable[ExitCase], note: str = "") -> list[BatchOutcome]:
+    """Batch: a sector department certifies its own criterion (CRITERION_SECTOR) for many
+    cases; each goes through ``criterion_certify`` and succeeds or fails with its reason."""
+    criterion = SECTOR_CRITERION.get(by.sector) if by.role == Role.SECTOR else None
+    outcomes = []
+    for case in cases:
+        label, head = case.household.number, case.household.head_name or ""
+        check = case.criteria.filter(criterion=criterion).first() if criterion else None
+        if check is None:
+            refusal = _("批量认定由行业部门使用，每个部门认定本部门负责的标准。")
+            outcomes.append(BatchOutcome(label, case, error=refusal, head_name=head))
+            continue
+        try:
+            with transaction.atomic():
+                criterion_certify(by=by, check=check, note=note)
+            outcomes.append(BatchOutcome(label, case, head_name=head))
+        except ExitError as error:
+            outcomes.append(BatchOutcome(label, case, error="；".join(error.all_messages), head_name=head))
     return outcomes
 
 
@@ -891,9 +924,10 @@ def prior_exits_record(*, by: User, numbers: Iterable[str], year, document: str,
         if household is None:
             outcomes.append(BatchOutcome(number, error=_("户编号不存在或不在您的管辖范围内。")))
             continue
+        head = household.head_name or ""
         try:
             prior_exit_record(by=by, household=household, year=year, document=document, note=note)
-            outcomes.append(BatchOutcome(number))
+            outcomes.append(BatchOutcome(number, head_name=head))
         except ExitError as error:
-            outcomes.append(BatchOutcome(number, error="；".join(error.all_messages)))
+            outcomes.append(BatchOutcome(number, error="；".join(error.all_messages), head_name=head))
     return outcomes

@@ -6,6 +6,7 @@ app_name = "exits"
 urlpatterns = [
     path("", views.case_list, name="list"),
     path("batch/", views.case_batch, name="batch"),
+    path("certify/", views.case_certify_batch, name="certify_batch"),
     path("enrol/", views.case_enrol, name="enrol"),
     path("approvals/", views.approval_queue, name="approvals"),
     path("situations/", views.situation_list, name="situations"),

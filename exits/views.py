@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import FileResponse, Http404, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -37,10 +37,12 @@ from exits.forms import (
     ResolveForm,
     ReturnForm,
     SituationForm,
+    cross_check_unit_choices,
 )
 from exits.models import (
     CRITERION_SECTOR,
     REVIEWS,
+    SECTOR_CRITERION,
     Attachment,
     Campaign,
     Criterion,
@@ -59,6 +61,8 @@ from households.search import search_redirect
 from households.selectors import region_filter_choices
 
 PAGE_SIZE = 20
+# 全选 in a batch action takes every case the filters match, up to this many at once.
+BATCH_LIMIT = 500
 # Open objections the approval queue lists; the case list filters the rest.
 OBJECTIONS_SHOWN = 10
 OBJECTION_COUNT_CAP = 100
@@ -119,15 +123,24 @@ def case_list(request):
     page.object_list = selectors.with_blockers(page.object_list)
     query = data.copy()
     query.pop("page", None)
-    can_batch = request.user.role in services.REVIEWING_ROLES
+    user = request.user
+    can_batch = user.role in services.REVIEWING_ROLES
+    certifies = SECTOR_CRITERION.get(user.sector) if user.role == Role.SECTOR else None
     context = {
         "filter": filterset,
         "page": page,
         "query": query.urlencode(),
         "can_batch": can_batch,
+        "certifies": Criterion(certifies).label if certifies else None,
+        "can_select": (can_batch or certifies is not None) and user.can_write,
+        "batch_limit": BATCH_LIMIT,
         "batch_steps": [(s, label) for s, label in Step.choices if s >= Step.CROSS_CHECK],
         "archive_items": services.ARCHIVE_ITEMS,
     }
+    if can_batch and not request.htmx and user.region_id:
+        # The town official's own town cannot cross-check its households.
+        own_town = user.region_id[:9] if user.role == Role.TOWN_OFFICIAL else None
+        context["cross_units"] = cross_check_unit_choices(county=user.region_id[:6], own_town=own_town)
     if not request.htmx:
         context["region_choices"] = region_filter_choices(user=request.user)
     template = "exits/_case_results.html" if request.htmx and not request.htmx.boosted else "exits/case_list.html"
@@ -147,8 +160,12 @@ def case_batch(request):
         step = 0
     ids = as_ids(request.POST.getlist("cases"))
     back = _local_url(request, request.POST.get("next")) or reverse("exits:list")
-    if step not in Step.values or not ids:
+    if step not in Step.values:
         messages.error(request, _("请勾选案件并选择要办理的步骤。"))
+        return redirect(back)
+    cases, refusal = _batch_cases(request, ids)
+    if refusal:
+        messages.error(request, refusal)
         return redirect(back)
     data = {
         "opinion": request.POST.get("opinion", ""),
@@ -159,7 +176,6 @@ def case_batch(request):
         "marked_on": request.POST.get("marked_on", ""),
         "operator": request.POST.get("operator", ""),
     }
-    cases = selectors.case_list(user=request.user).filter(pk__in=ids)
     outcomes = services.steps_complete(by=request.user, cases=cases, step=step, data=data)
     return render(
         request,
@@ -167,6 +183,60 @@ def case_batch(request):
         {
             "outcomes": outcomes,
             "step_label": Step(step).label,
+            "succeeded": sum(1 for o in outcomes if o.ok),
+            "failed": sum(1 for o in outcomes if not o.ok),
+            "back": back,
+        },
+    )
+
+
+def _batch_cases(request, ids: list[int]) -> tuple[QuerySet | None, str]:
+    """The cases a batch action is for: the ticked ones, or with 全选 every case the
+    list's filters match (``filter_query``, read as the list reads it), at most
+    ``BATCH_LIMIT``. Always within the user's scope."""
+    cases = selectors.case_list(user=request.user)
+    if request.POST.get("all_matching") == "1":
+        data = QueryDict(request.POST.get("filter_query", ""), mutable=True)
+        campaign = selectors.current_campaign()
+        if "campaign" not in data and campaign is not None:
+            data["campaign"] = str(campaign.pk)
+        matching = selectors.ExitCaseFilter(data, queryset=cases, request=request).qs
+        count = matching.count()
+        if count > BATCH_LIMIT:
+            return None, _("符合条件的案件有 %(n)s 个，一次最多办理 %(max)s 个，请缩小筛选范围后再办理。") % {
+                "n": count,
+                "max": BATCH_LIMIT,
+            }
+        if not count:
+            return None, _("没有符合条件的退出案件。")
+        return matching, ""
+    if not ids:
+        return None, _("请勾选案件并选择要办理的步骤。")
+    return cases.filter(pk__in=ids), ""
+
+
+@login_required
+@write_required
+@require_POST
+def case_certify_batch(request):
+    """A sector department certifies its criterion (达标认定) for many cases at once."""
+    if request.user.role != Role.SECTOR:
+        raise PermissionDenied(_("批量认定由行业部门使用，每个部门认定本部门负责的标准。"))
+    back = _local_url(request, request.POST.get("next")) or reverse("exits:list")
+    cases, refusal = _batch_cases(request, as_ids(request.POST.getlist("cases")))
+    if refusal:
+        messages.error(request, refusal)
+        return redirect(back)
+    form = CertifyForm(request.POST)
+    form.is_valid()
+    outcomes = services.criteria_certify(by=request.user, cases=cases, note=form.cleaned_data.get("note", ""))
+    criterion = Criterion(SECTOR_CRITERION[request.user.sector])
+    return render(
+        request,
+        "exits/batch_result.html",
+        {
+            "outcomes": outcomes,
+            "step_label": _("认定“%(c)s”达标") % {"c": criterion.label},
             "succeeded": sum(1 for o in outcomes if o.ok),
             "failed": sum(1 for o in outcomes if not o.ok),
             "back": back,
@@ -226,7 +296,13 @@ def case_enrol(request):
         }
         for household in candidates
     ]
-    return render(request, "exits/enrol.html", {"campaign": campaign, "campaigns": campaigns, "rows": rows})
+    context = {
+        "campaign": campaign,
+        "campaigns": campaigns,
+        "rows": rows,
+        "selectable": sum(1 for row in rows if not row["refusals"]),
+    }
+    return render(request, "exits/enrol.html", context)
 
 
 # --- the case page --------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Batch actions: a town or county official completes one step for many cases; each case
 succeeds or fails on its own, and every failure carries its reason."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -108,3 +109,101 @@ def test_the_batch_page_skips_cases_outside_the_officials_scope(client, flow, ze
     assert case.household.number not in text(response)
     case.refresh_from_db()
     assert case.current_step == Step.APPROVE
+
+
+# --- Work in bulk (issue 18): 全选 across pages, batch certification, the region picker,
+# result tables that name the 户主 ----------------------------------------------------------
+
+
+def test_select_all_matching_takes_every_case_the_filters_match_across_pages(client, flow, tom, settings):
+    """25 cases at 交叉检查 fill two pages of the list; 全选 sends the filters, not ticks,
+    and the batch takes all 25 — and nothing the filters leave out."""
+    cases = [flow.enrol() for _ in range(25)]
+    flow.bring_to(cases, Step.CROSS_CHECK)
+    elsewhere = flow.enrol()  # at step 1: the filter (step=3) leaves it out
+    client.force_login(tom)
+    page = client.get("/exits/", {"step": "3"})
+    bar = element(page, "div", data_testid="select-bar")
+    assert "选择全部符合条件的 25 户" in bar.text
+    query = element(page, "input", name="filter_query").attrs["value"]
+
+    response = client.post(
+        "/exits/batch/",
+        {"step": "3", "all_matching": "1", "filter_query": query, "cases": [cases[0].pk],
+         "checking_unit": "610902102201", "findings": "无问题"},
+    )  # fmt: skip
+
+    assert "成功 25 户，未通过 0 户" in text(response)
+    assert all(c.current_step == Step.REVIEW for c in (c.refresh_from_db() or c for c in cases))
+    elsewhere.refresh_from_db()
+    assert elsewhere.current_step == Step.VERIFY
+
+
+def test_select_all_matching_refuses_more_than_the_batch_limit(client, flow, tom, monkeypatch):
+    from exits import views
+
+    monkeypatch.setattr(views, "BATCH_LIMIT", 2)
+    cases = [flow.enrol() for _ in range(3)]
+    client.force_login(tom)
+    response = client.post("/exits/batch/", {"step": "3", "all_matching": "1", "filter_query": ""}, follow=True)
+    assert "符合条件的案件有 3 个，一次最多办理 2 个，请缩小筛选范围后再办理。" in text(response)
+    assert {c.current_step for c in (c.refresh_from_db() or c for c in cases)} == {Step.VERIFY}
+
+
+def test_select_all_matching_stays_in_the_officials_scope(client, flow, zed):
+    case = flow.enrol()
+    client.force_login(zed)
+    response = client.post("/exits/batch/", {"step": "1", "all_matching": "1", "filter_query": ""}, follow=True)
+    assert "没有符合条件的退出案件。" in text(response)
+    case.refresh_from_db()
+    assert case.current_step == Step.VERIFY
+
+
+def test_the_batch_cross_check_offers_the_county_s_other_towns_and_villages(client, flow, tom):
+    flow.enrol()
+    client.force_login(tom)
+    html = client.get("/exits/").content.decode()
+    picker = re.search(r'<select name="checking_unit"[^>]*>(.*?)</select>', html, re.S).group(1)
+    codes = [code for code in re.findall(r'<option value="(\d*)"', picker) if code]
+    assert "610902102201" in codes and "610902102000" in codes
+    # Not tom's own town, not another county.
+    assert not [code for code in codes if code.startswith(tom.region_id[:9]) or not code.startswith("610902")]
+
+
+def test_batch_certification_certifies_the_sector_s_criterion_and_says_why_not(client, flow, certifiers):
+    from exits.models import Criterion, CriterionCheck
+
+    met = [flow.enrol(certify=False) for _ in range(2)]
+    poor = flow.enrol(certify=False)
+    IncomeRecord.objects.filter(household=poor.household).update(wage_income=Decimal("7000"))
+    statistics = certifiers[Criterion.INCOME]
+    client.force_login(statistics)
+    listing = client.get("/exits/")
+    assert "认定勾选案件的“收入达标”达标" in element(listing, "div", data_testid="certify-panel").text
+
+    response = client.post("/exits/certify/", {"cases": [c.pk for c in (*met, poor)], "note": "统计数据比对一致"})
+
+    assert "成功 2 户，未通过 1 户" in text(response)
+    failed = elements(response, "tr", "table-danger")
+    assert len(failed) == 1 and poor.household.number in failed[0].text
+    assert "“收入达标”尚未达标，不能认定" in failed[0].text
+    certified = CriterionCheck.objects.filter(certified_at__isnull=False)
+    assert {(c.case_id, c.criterion) for c in certified} == {(c.pk, Criterion.INCOME) for c in met}
+    assert set(certified.values_list("certification_note", flat=True)) == {"统计数据比对一致"}
+
+
+@pytest.mark.parametrize("who", ["alice", "tom", "carol"])
+def test_batch_certification_is_for_sector_departments(request, client, flow, who):
+    case = flow.enrol(certify=False)
+    client.force_login(request.getfixturevalue(who))
+    assert client.post("/exits/certify/", {"cases": [case.pk]}).status_code == 403
+    assert not case.criteria.filter(certified_at__isnull=False).exists()
+
+
+def test_result_tables_name_the_head_of_household(client, flow, tom):
+    case = flow.enrol()
+    client.force_login(tom)
+    response = client.post("/exits/batch/", {"step": "3", "cases": [case.pk], "checking_unit": "610902102201"})
+    table = element(response, "table", data_testid="batch-results").text
+    assert table.startswith("户编号 户主 结果")
+    assert f"{case.household.number} 王建国" in table
