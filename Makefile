@@ -27,15 +27,13 @@ node_modules/.installed: package.json package-lock.json
 
 # The last step, runall (core/management/commands/runall.py), runs the web server and a
 # Celery worker with beat; one Ctrl-C stops them once, letting a running task finish.
+# It prints the address and the demo accounts once both are up, below their start-up lines.
 run: install
 	$(PY) manage.py migrate --noinput
 	@if [ ! -f "$${POVERTYEXIT_DATA_DIR:-data}/demo_accounts.json" ]; then \
 		$(PY) manage.py load_regions && \
 		$(PY) manage.py seed_demo --households $(DEMO_HOUSEHOLDS); \
-	else \
-		$(PY) manage.py show_demo_accounts; \
 	fi
-	@echo "==> http://$(HOST):$(PORT)/  (Ctrl-C 停止 web、Celery worker 与 beat)"
 	@$(PY) manage.py runall $(HOST):$(PORT)
 
 test: install

@@ -1,5 +1,6 @@
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
@@ -61,3 +62,9 @@ def home(request):
         todo_role=bool(groups),
     )
     return render(request, "core/home.html", context)
+
+
+def favicon(request):
+    """``/favicon.ico``, which browsers ask for where a page names no icon (the admin, the
+    API's pages, a downloaded file): the app's own icon, served with the static files."""
+    return redirect(static("img/favicon.svg"), permanent=True)

@@ -14,6 +14,15 @@ app.autodiscover_tasks()
 
 
 @worker_ready.connect
+def say_ready(sender=None, **kwargs):
+    """Under ``manage.py runall`` (``make run``): tell the supervisor the worker is up, so
+    it prints the address and the demo accounts after the worker's start-up lines."""
+    if path := os.environ.get("POVERTYEXIT_READY_FILE"):
+        with open(path, "w", encoding="ascii") as ready:
+            ready.write(str(os.getpid()))
+
+
+@worker_ready.connect
 def run_scans_at_start(sender=None, **kwargs):
     """Scans run once when a worker starts, then on their schedule: a fresh `make run`
     shows its alerts within a minute instead of at the first scheduled tick."""

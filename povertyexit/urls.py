@@ -20,6 +20,7 @@ api_docs = csp_update({"style-src": [SWAGGER_STYLE_HASH]})(SpectacularSwaggerSpl
 
 urlpatterns = [
     path("", core_views.home, name="home"),
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("accounts/", include("accounts.urls")),
     path("regions/", include("regions.urls")),
     path("households/", include("households.urls")),

@@ -98,3 +98,12 @@ def test_it_detects_an_external_asset():
         "https://cdn.jsdelivr.net/npm/bootstrap.css",
         "//unpkg.com/htmx.org",
     ]
+
+
+def test_favicon_ico_is_the_app_s_own_icon(client):
+    """Browsers ask for /favicon.ico where a page names no icon: no 404 in the server log."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    path = urlsplit(response["Location"]).path
+    assert path.endswith("img/favicon.svg")
+    assert finders.find(path.removeprefix("/" + settings.STATIC_URL.lstrip("/")))

@@ -118,6 +118,12 @@ def test_it_stops_web_worker_and_beat_once_and_lets_the_running_task_finish(tmp_
 
     output = log.read_text()
     assert returncode in (0, 130), output
+    # The address and the demo accounts come once, after the worker's start-up lines
+    # (they would scroll away above them otherwise).
+    banner = f"==> http://127.0.0.1:{port}/"
+    assert output.count(banner) == 1, output
+    assert output.index(banner) > output.index(" ready."), output
+    assert "演示账号" in output[output.index(banner) :], output  # (or 尚未生成演示账号: none seeded here)
     for alarming in ("Traceback", "Segmentation fault", "Cold shutdown", "Error"):
         assert alarming not in output, output
     assert output.count("Warm shutdown") == 1, output

@@ -12,22 +12,32 @@ that child stops cleanly:
 
 A further Ctrl-C while waiting kills both groups (exit code 130). A child that exits
 on its own stops the other, and the supervisor exits with 1.
+
+Once the web server answers and the worker says it is ready (its ``worker_ready``
+handler touches the file named by ``POVERTYEXIT_READY_FILE``), the supervisor prints the
+address and the demo accounts: after the worker's start-up lines, so they are the last
+thing on the screen (or after ``BANNER_TIMEOUT`` seconds, whichever comes first).
 """
 
 import contextlib
+import io
 import os
 import signal
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
 from subprocess import Popen
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 POLL_SECONDS = 0.2
 LEFTOVER_GRACE_SECONDS = 5
+BANNER_TIMEOUT = 60
+READY_FILE_ENV = "POVERTYEXIT_READY_FILE"
 
 
 @dataclass
@@ -36,11 +46,12 @@ class Child:
     argv: list[str]
     # How this child is asked to stop (sent to its whole process group).
     stop_signal: signal.Signals
+    env: dict | None = None
     process: Popen | None = field(default=None, repr=False)
 
     def start(self):
         # A session of its own: no controlling terminal, so no Ctrl-C from it.
-        self.process = Popen(self.argv, start_new_session=True)
+        self.process = Popen(self.argv, start_new_session=True, env=self.env)
 
     @property
     def returncode(self):
@@ -97,6 +108,11 @@ class Command(BaseCommand):
     def handle(self, *args, addrport, loglevel, **options):
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
+        self.addrport = addrport
+        self.ready_file = settings.DATA_DIR / "worker.ready"
+        self.ready_file.unlink(missing_ok=True)
+        self.started_at = time.monotonic()
+        self.bannered = False
         self.children = [
             Child(
                 "Celery worker + beat",
@@ -105,6 +121,7 @@ class Command(BaseCommand):
                     *("--loglevel", loglevel, "--schedule", str(settings.DATA_DIR / "celerybeat-schedule")),
                 ],
                 stop_signal=signal.SIGTERM,
+                env={**os.environ, READY_FILE_ENV: str(self.ready_file)},
             ),
             Child("web (runserver)", [python, manage, "runserver", addrport], stop_signal=signal.SIGINT),
         ]
@@ -148,6 +165,8 @@ class Command(BaseCommand):
                     )
                 if died is not None or self.requests:
                     self.stop()
+                elif not self.bannered and (self.ready() or time.monotonic() - self.started_at > BANNER_TIMEOUT):
+                    self.banner()
             elif self.requests > self.asked_at and not self.forced:
                 self.force()
             time.sleep(POLL_SECONDS)
@@ -174,6 +193,31 @@ class Command(BaseCommand):
                 returncode=1,
             )
         self.say("已停止 / stopped.")
+
+    def web_address(self) -> tuple[str, int]:
+        host, _sep, port = self.addrport.rpartition(":")
+        host = host.strip("[]")
+        return (host if host not in ("", "0.0.0.0", "::") else "127.0.0.1"), int(port)
+
+    def ready(self) -> bool:
+        """The worker said it is ready and the web server takes connections."""
+        if not self.ready_file.exists():
+            return False
+        try:
+            with socket.create_connection(self.web_address(), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def banner(self):
+        self.bannered = True
+        host, port = self.web_address()
+        accounts = io.StringIO()
+        call_command("show_demo_accounts", stdout=accounts)
+        self.say(
+            f"\n==> http://{host}:{port}/  （Ctrl-C 停止 web、Celery worker 与 beat / Ctrl-C stops all three）\n"
+            + accounts.getvalue().rstrip("\n")
+        )
 
     def stop(self):
         """Ask each child once to stop cleanly."""
