@@ -163,3 +163,22 @@ def test_the_error_message_wraps_on_a_phone(live_server, page, log_in, alice):
     expect(errors).to_be_visible()
     width, visible = errors.evaluate("table => [table.scrollWidth, table.parentElement.clientWidth]")
     assert width <= visible, f"the error table is {width}px wide in a {visible}px card"
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_import_preview_fits_a_desktop_and_a_phone_in_both_languages(
+    live_server, page, log_in, screenshot, alice, language
+):
+    content, _bad_row = file_with_bad_member(2)
+    job = start(alice, content, "西关村2024年第二批贫困户信息采集表（修订稿）.xlsx")
+    log_in("alice", PASSWORD)
+    expect(page.get_by_test_id("home-title")).to_be_visible()
+    page.context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url + "/"}])
+    for width, viewport in {"desktop": {"width": 1366, "height": 900}, "phone": PHONE_390}.items():
+        page.set_viewport_size(viewport)
+        page.goto(f"/imports/{job.pk}/")
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        expect(page.get_by_test_id("job-counts")).to_be_visible()
+        expect(page.get_by_test_id("job-errors")).to_have_count(1)
+        assert scroll_width(page) <= viewport["width"] + 1, f"{width}: {widest_elements(page)}"
+        screenshot(page, f"daily-import-preview-{language}-{width}")
