@@ -67,7 +67,10 @@ def overdue_scan(*, today: datetime.date | None = None) -> dict[str, dict[str, i
             "pk", "campaign_id", "current_step", "village_id", "household__number"
         )
     )
-    since = timezone.now() - datetime.timedelta(days=PACE_DAYS)
+    # The pace window ends on ``today`` (a benchmark or a test may scan another day than
+    # the real one): now, moved by as many days as ``today`` is from the real date.
+    now = timezone.now() + datetime.timedelta(days=(today - timezone.localdate()).days)
+    since = now - datetime.timedelta(days=PACE_DAYS)
     pace = {
         (row["case__campaign_id"], row["town"]): row["n"]
         for row in StepRecord.objects.filter(

@@ -419,3 +419,13 @@ def test_two_overlapping_runs_of_the_task_scan_once(flow, clock, alice, monkeypa
     assert results["first"]["overdue"]["raised"] == 1
     assert Alert.objects.filter(kind=OVERDUE).count() == Notification.objects.filter(alert__kind=OVERDUE).count() == 1
     assert not TaskLock.objects.exists()
+
+
+def test_the_pace_window_ends_on_the_day_scanned(flow, clock):
+    """overdue_scan(today=…) reads the pace of the two weeks before that day, not before the
+    real date: scanned for a day weeks ahead, nothing was done in its window."""
+    case = flow.enrol()
+    flow.bring_to(case, Step.MARK)  # steps 1–7 done by 10-19, the real date now
+    ahead = MARKING_DEADLINE - datetime.timedelta(days=IDLE_HORIZON_DAYS)  # 11-06: idle since 10-19
+    overdue_scan(today=ahead)
+    assert open_steps(AT_RISK) == {(case.pk, 8)}
