@@ -318,6 +318,7 @@ def child_breakdown(out: Path) -> dict:
     from accounts.models import User
     from core.exports import CHUNK_SIZE, _cell
     from households import exports, views
+    from households.excel import HOUSEHOLD_SHEET
 
     perf = time.perf_counter
     user = User.objects.select_related("region").get(username=USERNAME)
@@ -328,7 +329,7 @@ def child_breakdown(out: Path) -> dict:
         households, _full, _query = views._ledger_households(request)
         columns = exports.household_ledger_columns(False, region_names=exports.ledger_region_names(user=user))
         workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(title="户台账")
+        sheet = workbook.create_sheet(title=HOUSEHOLD_SHEET)
         sheet.append([str(column.header) for column in columns])
         fetch = cells = append = 0.0
         spent = [0.0] * len(columns)
@@ -374,14 +375,13 @@ def child_breakdown(out: Path) -> dict:
 
 
 FLOOR_SQL = """
-    SELECT h.number, c.name, t.name, v.name, h.group_no,
-           (SELECT m.name FROM households_member m
-             WHERE m.household_id = h.id AND m.relationship = 'head' LIMIT 1),
+    SELECT h.number, c.name, t.name, v.name, h.village_id, h.group_no,
+           h.head_name,
            h.phone, h.identification_standard, h.attribute, h.main_cause, h.other_causes,
            h.identification_year, h.exit_status, h.exit_year,
            (SELECT count(*) FROM households_member m WHERE m.household_id = h.id),
            h.is_relocated, h.relocation_mode, h.helper_name, h.helper_unit, h.helper_phone,
-           h.lost_contact, h.released_prisoner
+           h.lost_contact, h.released_prisoner, h.special_notes
     FROM households_household h
     JOIN regions_region v ON v.code = h.village_id
     LEFT JOIN regions_region c ON c.code = left(h.village_id, 6) || '000000'
@@ -399,6 +399,7 @@ def child_floor(out: Path, *, styled: bool) -> dict:
     from openpyxl.utils import get_column_letter
 
     from accounts.models import User
+    from households.excel import HOUSEHOLD_SHEET
     from households.exports import household_ledger_columns
     from households.models import ExitStatus, IdentificationStandard, PovertyAttribute, PovertyCause, RelocationMode
 
@@ -418,7 +419,7 @@ def child_floor(out: Path, *, styled: bool) -> dict:
 
     started = time.perf_counter()
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title="户台账")
+    sheet = workbook.create_sheet(title=HOUSEHOLD_SHEET)
     bold = Font(bold=True)
     if styled:
         for index, column in enumerate(columns, 1):
@@ -448,15 +449,16 @@ def child_floor(out: Path, *, styled: bool) -> dict:
             cursor.itersize = FETCH
             cursor.execute(FLOOR_SQL, [prefix + "%"])
             for row in cursor:
-                (number, county, town, village, group_no, head, phone, std, attr, main, others, year,
-                 st, exit_year, size, relocated, rmode, helper, unit, helper_phone, lost, released) = row  # fmt: skip
+                (number, county, town, village, village_code, group_no, head, phone, std, attr, main, others,
+                 year, st, exit_year, size, relocated, rmode, helper, unit, helper_phone, lost, released,
+                 notes) = row  # fmt: skip
                 sheet.append(
                     [
-                        text(number), county or "", town or "", village, group_no, head or "",
+                        text(number), county or "", town or "", village, text(village_code), group_no, head or "",
                         text(masked(phone)), standard[std], attribute[attr], cause[main],
                         "、".join(cause[c] for c in others), year, status[st], exit_year, size,
                         yes if relocated else no, mode[rmode], helper, unit, text(masked(helper_phone)),
-                        yes if lost else no, yes if released else no,
+                        yes if lost else no, yes if released else no, notes,
                     ]
                 )  # fmt: skip
                 rows += 1
