@@ -32,7 +32,7 @@
     const chart = echarts.init(element);
     chart.setOption({
       tooltip: { trigger: "axis", renderMode: TOOLTIP_MODE, valueFormatter: (v) => v + "%" },
-      legend: { top: 0 },
+      legend: { top: 0, type: "scroll" },
       grid: { left: 40, right: 10, top: 40, bottom: 60 },
       xAxis: { type: "category", data: data.regions, axisLabel: { interval: 0, rotate: data.regions.length > 6 ? 40 : 0 } },
       yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },

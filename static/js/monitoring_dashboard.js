@@ -11,7 +11,8 @@
     const chart = echarts.init(stage);
     chart.setOption({
       tooltip: { trigger: "axis", renderMode: TOOLTIP_MODE, axisPointer: { type: "shadow" } },
-      legend: { top: 0 },
+      // One line of legend whatever the language or width (it pages), clear of the bars.
+      legend: { top: 0, type: "scroll" },
       grid: { left: 40, right: 10, top: 40, bottom: 60 },
       xAxis: { type: "category", data: data.regions, axisLabel: { interval: 0, rotate: data.regions.length > 6 ? 40 : 0 } },
       yAxis: { type: "value", minInterval: 1 },
