@@ -163,7 +163,7 @@ def case_batch(request):
     if step not in Step.values:
         messages.error(request, _("请勾选案件并选择要办理的步骤。"))
         return redirect(back)
-    cases, refusal = _batch_cases(request, ids)
+    cases, refusal = _batch_cases(request, ids, none_ticked=_("请勾选案件并选择要办理的步骤。"))
     if refusal:
         messages.error(request, refusal)
         return redirect(back)
@@ -177,20 +177,22 @@ def case_batch(request):
         "operator": request.POST.get("operator", ""),
     }
     outcomes = services.steps_complete(by=request.user, cases=cases, step=step, data=data)
-    return render(
-        request,
-        "exits/batch_result.html",
-        {
-            "outcomes": outcomes,
-            "step_label": Step(step).label,
-            "succeeded": sum(1 for o in outcomes if o.ok),
-            "failed": sum(1 for o in outcomes if not o.ok),
-            "back": back,
-        },
-    )
+    return _batch_result(request, outcomes, label=Step(step).label, back=back)
 
 
-def _batch_cases(request, ids: list[int]) -> tuple[QuerySet | None, str]:
+def _batch_result(request, outcomes: list[services.BatchOutcome], *, label: str, back: str):
+    """The result table of a batch action: each case or household, 户主, done or why not."""
+    context = {
+        "outcomes": outcomes,
+        "step_label": label,
+        "succeeded": sum(1 for o in outcomes if o.ok),
+        "failed": sum(1 for o in outcomes if not o.ok),
+        "back": back,
+    }
+    return render(request, "exits/batch_result.html", context)
+
+
+def _batch_cases(request, ids: list[int], *, none_ticked: str) -> tuple[QuerySet | None, str]:
     """The cases a batch action is for: the ticked ones, or with 全选 every case the
     list's filters match (``filter_query``, read as the list reads it), at most
     ``BATCH_LIMIT``. Always within the user's scope."""
@@ -211,7 +213,7 @@ def _batch_cases(request, ids: list[int]) -> tuple[QuerySet | None, str]:
             return None, _("没有符合条件的退出案件。")
         return matching, ""
     if not ids:
-        return None, _("请勾选案件并选择要办理的步骤。")
+        return None, none_ticked
     return cases.filter(pk__in=ids), ""
 
 
@@ -223,7 +225,7 @@ def case_certify_batch(request):
     if request.user.role != Role.SECTOR:
         raise PermissionDenied(_("批量认定由行业部门使用，每个部门认定本部门负责的标准。"))
     back = _local_url(request, request.POST.get("next")) or reverse("exits:list")
-    cases, refusal = _batch_cases(request, as_ids(request.POST.getlist("cases")))
+    cases, refusal = _batch_cases(request, as_ids(request.POST.getlist("cases")), none_ticked=_("请勾选要认定的案件。"))
     if refusal:
         messages.error(request, refusal)
         return redirect(back)
@@ -231,17 +233,7 @@ def case_certify_batch(request):
     form.is_valid()
     outcomes = services.criteria_certify(by=request.user, cases=cases, note=form.cleaned_data.get("note", ""))
     criterion = Criterion(SECTOR_CRITERION[request.user.sector])
-    return render(
-        request,
-        "exits/batch_result.html",
-        {
-            "outcomes": outcomes,
-            "step_label": _("认定“%(c)s”达标") % {"c": criterion.label},
-            "succeeded": sum(1 for o in outcomes if o.ok),
-            "failed": sum(1 for o in outcomes if not o.ok),
-            "back": back,
-        },
-    )
+    return _batch_result(request, outcomes, label=_("认定“%(c)s”达标") % {"c": criterion.label}, back=back)
 
 
 # --- enrolment ------------------------------------------------------------------------------
@@ -266,17 +258,8 @@ def case_enrol(request):
             messages.error(request, _("请勾选要纳入退出的户。"))
         else:
             outcomes = services.cases_enrol(by=request.user, campaign=campaign, households=households)
-            return render(
-                request,
-                "exits/batch_result.html",
-                {
-                    "outcomes": outcomes,
-                    "step_label": _("纳入“%(c)s”") % {"c": campaign.name},
-                    "succeeded": sum(1 for o in outcomes if o.ok),
-                    "failed": sum(1 for o in outcomes if not o.ok),
-                    "back": reverse("exits:list"),
-                },
-            )
+            label = _("纳入“%(c)s”") % {"c": campaign.name}
+            return _batch_result(request, outcomes, label=label, back=reverse("exits:list"))
     enrolled = ExitCase.objects.filter(campaign=campaign).values("household_id")
     candidates = (
         Household.objects.visible_to(request.user)

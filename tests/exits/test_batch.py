@@ -207,3 +207,12 @@ def test_result_tables_name_the_head_of_household(client, flow, tom):
     table = element(response, "table", data_testid="batch-results").text
     assert table.startswith("户编号 户主 结果")
     assert f"{case.household.number} 王建国" in table
+
+
+def test_batch_certification_needs_ticked_cases(client, flow, certifiers):
+    from exits.models import Criterion
+
+    flow.enrol(certify=False)
+    client.force_login(certifiers[Criterion.INCOME])
+    response = client.post("/exits/certify/", {"note": "x"}, follow=True)
+    assert "请勾选要认定的案件。" in text(response)
